@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * entry_points.txt as importlib.metadata reads it: Path.read_text() with
+ * universal newlines, str.splitlines(), then Sectioned.read() and
+ * Pair.parse(). Where importlib raises (and so loses every entry point of
+ * every distribution) we drop the offending line and say so instead.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "epcache-private.h"
+#include "util-unicode.h"
+
+int
+ep_entry_list_add(struct ep_entry_list *l, const char *group,
+		  const char *name, const char *value)
+{
+	struct ep_entry e = {0};
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct ep_entry *v;
+
+		if (cap > SIZE_MAX / sizeof(*v))
+			return -ENOMEM;
+		v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	e.group = strdup(group);
+	e.name = strdup(name);
+	e.value = strdup(value);
+	if (!e.group || !e.name || !e.value) {
+		free(e.group);
+		free(e.name);
+		free(e.value);
+		return -ENOMEM;
+	}
+	l->v[l->n++] = e;
+	return 0;
+}
+
+void
+ep_entry_list_release(struct ep_entry_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].group);
+		free(l->v[i].name);
+		free(l->v[i].value);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
+}
+
+/* A byte range of the input; never NUL-terminated. */
+struct span {
+	const char *p;
+	size_t len;
+};
+
+static int
+entry_list_add_spans(struct ep_entry_list *l, struct span group,
+		     struct span name, struct span value)
+{
+	char *g, *n, *v;
+	int rc;
+
+	g = ep_strndup(group.p, group.len);
+	n = ep_strndup(name.p, name.len);
+	v = ep_strndup(value.p, value.len);
+	rc = (g && n && v) ? ep_entry_list_add(l, g, n, v) : -ENOMEM;
+	free(g);
+	free(n);
+	free(v);
+	return rc;
+}
+
+/* str.strip() of valid UTF-8: the bytes are known to decode. */
+static struct span
+span_strip(struct span s)
+{
+	uint32_t cp;
+	size_t n;
+
+	while (s.len > 0) {
+		n = ep_utf8_decode(s.p, s.len, &cp);
+		if (n == 0 || !ep_uni_isspace(cp))
+			break;
+		s.p += n;
+		s.len -= n;
+	}
+	while (s.len > 0) {
+		size_t start = s.len - 1;
+
+		/* back over continuation bytes to the start of the char */
+		while (start > 0 && s.len - start < 4 &&
+		       ((unsigned char)s.p[start] & 0xC0) == 0x80)
+			start--;
+		n = ep_utf8_decode(s.p + start, s.len - start, &cp);
+		if (n != s.len - start || !ep_uni_isspace(cp))
+			break;
+		s.len = start;
+	}
+	return s;
+}
+
+/* One line in the str.splitlines() sense, stripped. */
+struct line {
+	struct span text; /* stripped */
+	bool invalid;	  /* not UTF-8: importlib fails to decode the file */
+	bool has_nul;
+};
+
+/*
+ * Find the line starting at @pos and return the offset of the next one.
+ * Stripping is done on the way: a line is scanned once, and the invalid and
+ * NUL checks ride along.
+ */
+static size_t
+next_line(const char *buf, size_t len, size_t pos, struct line *line)
+{
+	size_t first = SIZE_MAX, last_end = pos;
+	size_t i = pos, next = len;
+
+	line->invalid = false;
+	line->has_nul = false;
+	while (i < len) {
+		unsigned char c = (unsigned char)buf[i];
+		uint32_t cp;
+		size_t n;
+
+		if (c < 0x80) {
+			switch (c) {
+			case '\r':
+				/* universal newlines: "\r\n" and "\r" are
+				 * "\n" before splitlines() sees them */
+				next = (i + 1 < len && buf[i + 1] == '\n')
+					       ? i + 2
+					       : i + 1;
+				goto done;
+			case '\n':
+			case '\v':
+			case '\f':
+			case 0x1c:
+			case 0x1d:
+			case 0x1e:
+				next = i + 1;
+				goto done;
+			case ' ':
+			case '\t':
+			case 0x1f:
+				i++;
+				continue;
+			case '\0':
+				line->has_nul = true;
+				break;
+			default:
+				break;
+			}
+			if (first == SIZE_MAX)
+				first = i;
+			last_end = ++i;
+			continue;
+		}
+		n = ep_utf8_decode(buf + i, len - i, &cp);
+		if (n == 0) {
+			/* one bad byte; the rest may still find the end of
+			 * the line as the valid lines around it see it */
+			line->invalid = true;
+			n = 1;
+		} else if (ep_uni_islinebreak(cp)) {
+			next = i + n;
+			goto done;
+		} else if (ep_uni_isspace(cp)) {
+			i += n;
+			continue;
+		}
+		if (first == SIZE_MAX)
+			first = i;
+		i += n;
+		last_end = i;
+	}
+done:
+	if (first == SIZE_MAX) {
+		line->text.p = buf + pos;
+		line->text.len = 0;
+	} else {
+		line->text.p = buf + first;
+		line->text.len = last_end - first;
+	}
+	return next;
+}
+
+static bool
+is_section(struct span s)
+{
+	return s.len >= 2 && s.p[0] == '[' && s.p[s.len - 1] == ']';
+}
+
+/* str.strip('[]') */
+static struct span
+section_name(struct span s)
+{
+	while (s.len > 0 && (s.p[0] == '[' || s.p[0] == ']')) {
+		s.p++;
+		s.len--;
+	}
+	while (s.len > 0 && (s.p[s.len - 1] == '[' || s.p[s.len - 1] == ']'))
+		s.len--;
+	return s;
+}
+
+int
+ep_parse_entry_points(struct epcache *ctx, const char *path, const char *buf,
+		      size_t len, struct ep_entry_list *out)
+{
+	struct span group = {0};
+	/* Sectioned.read(): lines before the first section are ignored */
+	bool in_section = false;
+	/* a section whose name we could not read: its lines go with it
+	 * rather than into the section before */
+	bool section_lost = false;
+	size_t pos = 0, lineno = 0;
+	int warnings = 0, rc;
+
+	if (!path)
+		path = "entry_points.txt";
+
+	while (pos < len) {
+		struct line line;
+		struct span name, value;
+		const char *eq;
+
+		pos = next_line(buf, len, pos, &line);
+		lineno++;
+		if (line.text.len == 0)
+			continue;
+
+		/* importlib decodes the whole file first, so even a comment
+		 * or a line before any section makes it raise */
+		if (line.invalid) {
+			ep_log_warn(ctx, "%s:%zu: invalid UTF-8", path, lineno);
+			if (warnings < INT_MAX)
+				warnings++;
+			if (is_section(line.text)) {
+				in_section = true;
+				section_lost = true;
+			}
+			continue;
+		}
+		if (line.text.p[0] == '#')
+			continue;
+		if (is_section(line.text)) {
+			in_section = true;
+			section_lost = line.has_nul;
+			group = section_name(line.text);
+			if (section_lost) {
+				ep_log_warn(ctx,
+					    "%s:%zu: NUL byte in section name",
+					    path, lineno);
+				if (warnings < INT_MAX)
+					warnings++;
+			}
+			continue;
+		}
+		if (!in_section || section_lost)
+			continue;
+
+		eq = memchr(line.text.p, '=', line.text.len);
+		if (!eq) {
+			ep_log_warn(ctx, "%s:%zu: no '=' in entry point line",
+				    path, lineno);
+			if (warnings < INT_MAX)
+				warnings++;
+			continue;
+		}
+		if (line.has_nul) {
+			ep_log_warn(ctx, "%s:%zu: NUL byte in entry point line",
+				    path, lineno);
+			if (warnings < INT_MAX)
+				warnings++;
+			continue;
+		}
+		name.p = line.text.p;
+		name.len = (size_t)(eq - line.text.p);
+		value.p = eq + 1;
+		value.len = line.text.len - name.len - 1;
+		rc = entry_list_add_spans(out, group, span_strip(name),
+					  span_strip(value));
+		if (rc < 0)
+			return rc;
+	}
+	return warnings;
+}

@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal interfaces shared by the files of libepcache. Nothing here is
+ * exported; see epcache.h for the public API.
+ */
+#ifndef EPCACHE_PRIVATE_H
+#define EPCACHE_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "epcache.h"
+
+#define EP_EXPORT __attribute__((visibility("default")))
+#define EP_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* Where the cache lives inside a site directory. A dot directory is never a
+ * package to the import system, nor a distribution to importlib.metadata, and
+ * writing inside it leaves the site directory's own mtime alone. */
+#define EP_CACHE_SUBDIR ".epcache"
+#define EP_CACHE_FILE "entry-points.json"
+#define EP_CACHE_LOCK "lock"
+#define EP_CACHE_FORMAT "epcache-entry-points"
+#define EP_CACHE_VERSION 1
+/* Groups are found through a hash table of this many index parts, so that
+ * finding one group costs the same in a cache of 10 groups or 10,000. */
+#define EP_CACHE_BUCKETS 64
+
+/* A cache larger than this is not read: no real site comes close. */
+#define EP_CACHE_MAX_SIZE (1024LL * 1024 * 1024)
+
+/* ------------------------------------------------------------------ log */
+
+struct epcache {
+	epcache_log_func_t log_handler;
+	void *log_userdata;
+	enum epcache_log_priority log_priority;
+};
+
+void ep_log(struct epcache *ctx, enum epcache_log_priority prio,
+	    const char *fmt, ...) EP_PRINTF(3, 4);
+
+#define ep_log_error(ctx_, ...) ep_log((ctx_), EPCACHE_LOG_ERROR, __VA_ARGS__)
+#define ep_log_warn(ctx_, ...) ep_log((ctx_), EPCACHE_LOG_WARNING, __VA_ARGS__)
+#define ep_log_info(ctx_, ...) ep_log((ctx_), EPCACHE_LOG_INFO, __VA_ARGS__)
+#define ep_log_debug(ctx_, ...) ep_log((ctx_), EPCACHE_LOG_DEBUG, __VA_ARGS__)
+
+/* -------------------------------------------------------------- buffers */
+
+/* A growable byte buffer, always NUL-terminated when data != NULL. */
+struct ep_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+int ep_buf_append(struct ep_buf *b, const void *data, size_t len);
+int ep_buf_append_str(struct ep_buf *b, const char *s);
+int ep_buf_printf(struct ep_buf *b, const char *fmt, ...) EP_PRINTF(2, 3);
+/* Hand the data over to the caller (never NULL on success; "" if empty). */
+char *ep_buf_steal(struct ep_buf *b);
+void ep_buf_release(struct ep_buf *b);
+
+/* Read a whole file relative to dirfd (O_NOFOLLOW is NOT used: symlinks in
+ * site directories are legitimate). Refuses non-regular files with -EISDIR
+ * (directories) or -EINVAL (fifos, devices) so that a FIFO never blocks.
+ * The result is NUL-terminated; *len excludes the NUL. */
+int ep_read_file_at(int dirfd, const char *name, char **data, size_t *len);
+
+char *ep_strndup(const char *s, size_t n);
+
+/* A set of strings with an optional value each (open addressing; keys are
+ * copied; the first value put for a key stays). */
+struct ep_strset {
+	char **slots;
+	size_t *vals;
+	size_t n;
+	size_t cap;
+};
+
+int ep_strset_add(struct ep_strset *s, const char *key); /* 1 added, 0 had */
+int ep_strset_put(struct ep_strset *s, const char *key, size_t value);
+bool ep_strset_get(const struct ep_strset *s, const char *key, size_t *value);
+/* FNV-1a 64 of a NUL-terminated string (the cache's group hash too) */
+uint64_t ep_hash_str(const char *s);
+bool ep_strset_has(const struct ep_strset *s, const char *key);
+void ep_strset_release(struct ep_strset *s);
+
+/* -------------------------------------------------------------- unicode */
+
+/* Decode one UTF-8 sequence (strict: no overlongs, no surrogates, max
+ * U+10FFFF). Returns the number of bytes consumed, 0 if invalid. */
+size_t ep_utf8_decode(const char *s, size_t len, uint32_t *cp);
+bool ep_utf8_valid(const char *s, size_t len);
+/* Python's str.isspace() */
+bool ep_uni_isspace(uint32_t cp);
+/* Python's re "\w" for str patterns: str.isalnum() or '_' */
+bool ep_uni_isword(uint32_t cp);
+/* A line boundary of Python's str.splitlines() (\r\n is handled by callers) */
+bool ep_uni_islinebreak(uint32_t cp);
+/* Python's str.lower() of a UTF-8 string; bytes that are not valid UTF-8 are
+ * copied unchanged (as os.listdir's surrogateescape would keep them). */
+char *ep_str_lower(const char *s, size_t len);
+/* importlib.metadata Prepared.normalize():
+ * re.sub(r"[-_.]+", "-", name).lower().replace('-', '_') */
+char *ep_name_normalize(const char *s, size_t len);
+/* Prepared.legacy_normalize(): name.lower().replace('-', '_') */
+char *ep_name_legacy_normalize(const char *s, size_t len);
+
+/* ------------------------------------------------------- entry points */
+
+struct ep_entry {
+	char *group;
+	char *name;
+	char *value;
+};
+
+struct ep_entry_list {
+	struct ep_entry *v;
+	size_t n;
+	size_t cap;
+};
+
+int ep_entry_list_add(struct ep_entry_list *l, const char *group,
+		      const char *name, const char *value);
+void ep_entry_list_release(struct ep_entry_list *l);
+
+/*
+ * Parse the contents of an entry_points.txt as importlib.metadata's
+ * Sectioned/Pair do, appending to @out in file order. Where importlib would
+ * raise (no '=' in a line, invalid UTF-8, and NUL bytes, which a C string
+ * cannot carry) the line is dropped with a warning "PATH:LINE: reason".
+ * Returns the number of warnings (>= 0) or -ENOMEM.
+ */
+int ep_parse_entry_points(struct epcache *ctx, const char *path,
+			  const char *buf, size_t len,
+			  struct ep_entry_list *out);
+
+/* The parts of an entry point value (EntryPoint.pattern). */
+struct ep_value {
+	char *module;
+	char *attr; /* NULL if none */
+	char **extras;
+	size_t n_extras;
+};
+
+/* 0, -EINVAL if the value does not match the grammar, -ENOMEM */
+int ep_value_parse(const char *value, struct ep_value *out);
+void ep_value_release(struct ep_value *v);
+
+/*
+ * The Name: and Version: headers of a METADATA/PKG-INFO text, as
+ * email.message_from_string(text)['Name'] gives them (first occurrence,
+ * case-insensitive, folded values re-dented like importlib's adapter).
+ * Absent headers give NULL. Returns 0, -EILSEQ for invalid UTF-8 (importlib
+ * raises), -ENOMEM.
+ */
+int ep_metadata_parse(const char *buf, size_t len, char **name_out,
+		      char **version_out);
+
+/* -------------------------------------------------------------- scanner */
+
+/* The identity of a file for strict mode. */
+struct ep_stamp {
+	bool present;
+	uint64_t ino;
+	int64_t size;
+	int64_t sec;
+	int64_t nsec;
+};
+
+/* Strict mode records these paths below each distribution (see scanner.c) */
+#define EP_N_STAMPS 4
+extern const char *const ep_stamp_names[EP_N_STAMPS];
+
+struct ep_dist {
+	char *path;	  /* child name: "foo-1.0.dist-info", "EGG-INFO" */
+	char *normalized; /* importlib's _normalized_name */
+	char *name;	  /* Name: header or NULL */
+	char *version;	  /* Version: header or NULL */
+	bool egg;	  /* EGG-INFO of a .egg path entry */
+	bool shadowed;	  /* an earlier dist of this directory has the name */
+	struct ep_entry_list entries;
+	/* strict mode: identities of the files the answer was read from */
+	struct ep_stamp st[EP_N_STAMPS];
+};
+
+struct ep_scan {
+	struct ep_dist *dists; /* importlib's order */
+	size_t n;
+	size_t cap;
+	char *egg_name; /* legacy-normalized egg name when the entry is .egg */
+	size_t n_warnings;
+};
+
+/*
+ * Scan one path entry as importlib.metadata's FastPath/Lookup would.
+ * @display is the path entry as given (used for messages and to decide
+ * whether it is a .egg); @dirfd an open directory fd for it.
+ * With @stamps, the strict-mode stamps of each dist are filled in.
+ */
+int ep_scan_dir(struct epcache *ctx, const char *display, int dirfd,
+		bool stamps, struct ep_scan *out);
+void ep_scan_release(struct ep_scan *s);
+/* The legacy-normalized egg name for a path entry, or NULL if not a .egg */
+char *ep_egg_name_for_path(const char *path_entry);
+
+/* --------------------------------------------------- freshness & trust */
+
+struct ep_dir_identity {
+	uint64_t dev;
+	uint64_t ino;
+	int64_t sec;
+	int64_t nsec;
+	bool checksum_used; /* FAT-like: mtime is unreliable */
+	uint64_t checksum;  /* FNV-1a 64 of the sorted entry names */
+};
+
+int ep_dir_identity_get(int dirfd, bool force_checksum,
+			struct ep_dir_identity *id);
+int ep_dir_names_checksum(int dirfd, uint64_t *sum);
+bool ep_dir_identity_equal(const struct ep_dir_identity *a,
+			   const struct ep_dir_identity *b);
+bool ep_fs_needs_checksum(int dirfd);
+int ep_stamp_get(int dirfd, const char *name, struct ep_stamp *st);
+bool ep_stamp_equal(const struct ep_stamp *a, const struct ep_stamp *b);
+/* The filesystem's own clock: touch @fd and read back its mtime. */
+int ep_fs_now(int fd, struct timespec *now);
+
+struct ep_cache_file;
+
+/*
+ * Decide whether the cache of the open site directory @sitefd may be used:
+ * present, trusted, parseable, of a known version and fresh. On
+ * EPCACHE_STATUS_FRESH @cf is left open for reading (close it with
+ * ep_cache_close()); otherwise it is closed. @reason gets a message.
+ * @egg_name is ep_egg_name_for_path() of the path entry (may be NULL).
+ * Returns 0 or a negative errno for failures that are not a status.
+ */
+int ep_cache_evaluate(int sitefd, const char *egg_name,
+		      struct ep_cache_file *cf, enum epcache_status *status,
+		      char *reason, size_t reason_len);
+
+/*
+ * Trust: the cache directory and file must not be writable by group or
+ * others and must be owned by root or by the owner of the site directory.
+ * Returns 0 if trusted, -EPERM with *reason set otherwise.
+ */
+int ep_trust_check(int sitefd, int cachedirfd, int cachefd,
+		   const char **reason);
+
+/* -------------------------------------------------------- cache writer */
+
+/*
+ * Open (and with @create, make, mode 0755) the cache subdirectory of the
+ * site directory @sitefd, refusing a symlink or non-directory. When @uid is
+ * not (uid_t)-1 a created directory is chowned to @uid:@gid.
+ */
+int ep_cachedir_open(int sitefd, bool create, uid_t uid, gid_t gid,
+		     int *fd_out);
+/* Take the rebuild lock (flock on EP_CACHE_LOCK, created 0644, no symlinks). */
+int ep_cache_lock(int cachedirfd, uid_t uid, gid_t gid, int *lockfd_out);
+/*
+ * Atomically replace @name in @dirfd with @data: temp file through openat
+ * with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0644 whatever the umask, write,
+ * fsync, rename, fsync the directory (the fsyncs only with @do_fsync).
+ * On failure the old file is untouched and no temp file remains.
+ */
+int ep_write_file_atomic(int dirfd, const char *name, const void *data,
+			 size_t len, uid_t uid, gid_t gid, bool do_fsync);
+/* Remove the cache subdirectory (cache file, lock, stray temp files). */
+int ep_cachedir_remove(int sitefd);
+
+/* --------------------------------------------------------- cache format */
+
+struct ep_cache_header {
+	int version;
+	enum epcache_mode mode;
+	struct ep_dir_identity id;
+	char *egg_name;
+	char *generator;
+	/* byte ranges of the data part, relative to data_start */
+	size_t data_start;
+	size_t names_off, names_len;
+	size_t dists_off, dists_len;
+	size_t strict_off, strict_len;
+	size_t n_groups; /* informational */
+	/* the group index, hashed: EP_CACHE_BUCKETS parts, len 0 = empty */
+	size_t bucket_off[EP_CACHE_BUCKETS];
+	size_t bucket_len[EP_CACHE_BUCKETS];
+};
+
+/* Serialise a scan into cache bytes (layout in cache-format.md). */
+int ep_cache_serialize(const struct ep_scan *scan, enum epcache_mode mode,
+		       const struct ep_dir_identity *id, struct ep_buf *out);
+
+struct ep_cache_file {
+	int fd;
+	size_t size;
+	struct ep_cache_header hdr;
+};
+
+/* Parse the header of an open cache file. -EBADMSG when corrupt,
+ * -EPROTO for an unknown format version. */
+int ep_cache_open(int fd, struct ep_cache_file *cf, const char **reason);
+void ep_cache_close(struct ep_cache_file *cf);
+/* Read the part of a group: appends its dists (entries filled for that
+ * group only; shadowed dists never appear) to @out. A group the cache
+ * does not have appends nothing and returns 0. */
+int ep_cache_read_group(struct ep_cache_file *cf, const char *group,
+			struct ep_scan *out);
+/* Add the name of every group of the cache to @into. */
+int ep_cache_list_groups(struct ep_cache_file *cf, struct ep_strset *into);
+/* The sorted normalized names of every distribution in the directory. */
+int ep_cache_read_names(struct ep_cache_file *cf, char ***names, size_t *n);
+/* Strict mode: check every recorded stamp against @sitefd. 0 = all equal,
+ * 1 = something differs, negative = corrupt. */
+int ep_cache_check_stamps(struct ep_cache_file *cf, int sitefd);
+
+#endif /* EPCACHE_PRIVATE_H */

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libepcache - Python entry point caches for site-packages directories.
+ *
+ * The library answers the question importlib.metadata.entry_points()
+ * answers, for an ordered list of path entries (sys.path), from per-directory
+ * caches written by update-entrypoints-cache. A cache that is missing,
+ * stale, untrusted or corrupt is never used: the library scans that
+ * directory instead, so a cache makes an answer faster, never different.
+ *
+ * All functions that can fail return 0 on success or a negative errno.
+ * Strings returned by the library stay valid until the object they were
+ * obtained from is freed. No function keeps global state; a struct epcache
+ * may be used from one thread at a time.
+ */
+#ifndef EPCACHE_H
+#define EPCACHE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * The library context: log handler and settings. Create it with
+ * epcache_new(), free it with epcache_free() after every lookup made from
+ * it has been freed.
+ */
+struct epcache;
+
+/** The answer to one query over an ordered list of path entries. */
+struct epcache_lookup;
+
+/** The entry points selected from a lookup by group and/or name. */
+struct epcache_selection;
+
+/** One entry point of a selection. */
+struct epcache_entry;
+
+enum epcache_log_priority {
+	EPCACHE_LOG_ERROR = 10,
+	EPCACHE_LOG_WARNING = 20,
+	EPCACHE_LOG_INFO = 30,
+	EPCACHE_LOG_DEBUG = 40,
+};
+
+/**
+ * Log handler. Warnings about bad input are formatted "PATH:LINE: reason"
+ * (or "PATH: reason" where there is no line); the handler adds any program
+ * prefix. The message has no trailing newline.
+ */
+typedef void (*epcache_log_func_t)(struct epcache *ctx,
+				   enum epcache_log_priority priority,
+				   void *userdata,
+				   const char *format,
+				   va_list args)
+	__attribute__((format(printf, 4, 0)));
+
+/**
+ * How a cache is judged fresh.
+ *
+ * EPCACHE_MODE_MTIME: the directory's device, inode and mtime (seconds and
+ * nanoseconds) equal those recorded when the cache was built (on FAT, a
+ * checksum of the sorted entry names). Catches installs and removals.
+ *
+ * EPCACHE_MODE_STRICT: as MTIME, and every distribution directory,
+ * entry_points.txt and metadata file still has the recorded identity.
+ * Catches in-place upgrades that keep the dist-info name.
+ *
+ * EPCACHE_MODE_TRUST: no check at all, for immutable trees (images).
+ */
+enum epcache_mode {
+	EPCACHE_MODE_MTIME = 0,
+	EPCACHE_MODE_STRICT,
+	EPCACHE_MODE_TRUST,
+};
+
+/** What a lookup found for one path entry. */
+enum epcache_status {
+	/** A trustworthy cache whose recorded identity matches: used. */
+	EPCACHE_STATUS_FRESH = 0,
+	/** A cache exists but the directory changed since: scanned. */
+	EPCACHE_STATUS_STALE,
+	/** No cache (or no directory at all): scanned, or skipped. */
+	EPCACHE_STATUS_MISSING,
+	/** Cache or its directory is writable by others or foreign-owned. */
+	EPCACHE_STATUS_UNTRUSTED,
+	/** The cache cannot be parsed, is truncated or of unknown version. */
+	EPCACHE_STATUS_CORRUPT,
+	/** Not a directory the C reader can read (a zip archive). */
+	EPCACHE_STATUS_UNSUPPORTED,
+};
+
+/**
+ * Flags for epcache_lookup_new().
+ *
+ * EPCACHE_LOOKUP_NO_CACHE: ignore every cache, scan every directory.
+ */
+enum epcache_lookup_flags {
+	EPCACHE_LOOKUP_NO_CACHE = (1 << 0),
+};
+
+/**
+ * Flags for epcache_rebuild().
+ *
+ * EPCACHE_REBUILD_IF_STALE: leave a cache that is fresh alone.
+ * EPCACHE_REBUILD_NO_FSYNC: skip fsync (also when the environment has
+ * PKGSYSTEM_ENABLE_FSYNC=0, like update-mime-database).
+ */
+enum epcache_rebuild_flags {
+	EPCACHE_REBUILD_IF_STALE = (1 << 0),
+	EPCACHE_REBUILD_NO_FSYNC = (1 << 1),
+};
+
+/**
+ * Create a library context. The default log handler prints warnings and
+ * errors to stderr.
+ *
+ * @return a new context, or NULL when out of memory
+ */
+struct epcache *epcache_new(void);
+
+/** Free a context. NULL is allowed. */
+void epcache_free(struct epcache *ctx);
+
+/**
+ * Replace the log handler. A NULL handler silences the library.
+ */
+void epcache_set_log_handler(struct epcache *ctx,
+			     epcache_log_func_t handler,
+			     void *userdata);
+
+/** Messages less important than @p priority are dropped. */
+void epcache_set_log_priority(struct epcache *ctx,
+			      enum epcache_log_priority priority);
+
+enum epcache_log_priority epcache_get_log_priority(const struct epcache *ctx);
+
+/** @return "fresh", "stale", "missing", "untrusted", "corrupt", "unsupported" */
+const char *epcache_status_to_str(enum epcache_status status);
+
+/** @return "mtime", "strict" or "trust" */
+const char *epcache_mode_to_str(enum epcache_mode mode);
+
+/**
+ * Parse a mode name.
+ *
+ * @return 0, or -EINVAL for an unknown name
+ */
+int epcache_mode_from_str(const char *str, enum epcache_mode *mode);
+
+/** @return the library version, e.g. "0.1.0" */
+const char *epcache_get_version(void);
+
+/**
+ * Start a lookup over an ordered list of path entries, earlier entries
+ * winning as in sys.path. This checks each entry's cache (a few stat calls
+ * per entry); directories are scanned only when a selection needs them.
+ * An empty string means the current directory, as in sys.path.
+ *
+ * @param ctx the library context
+ * @param paths the path entries
+ * @param npaths number of path entries
+ * @param flags a bitmask of enum epcache_lookup_flags
+ * @param[out] lookup_out the new lookup, to be freed with
+ *	       epcache_lookup_free()
+ * @return 0 or a negative errno (-ENOMEM, -EINVAL)
+ */
+int epcache_lookup_new(struct epcache *ctx,
+		       const char *const *paths,
+		       size_t npaths,
+		       unsigned int flags,
+		       struct epcache_lookup **lookup_out);
+
+/** Free a lookup. NULL is allowed. */
+void epcache_lookup_free(struct epcache_lookup *lookup);
+
+/** @return the number of path entries of the lookup */
+size_t epcache_lookup_get_path_count(const struct epcache_lookup *lookup);
+
+/** @return path entry @p idx as given, or NULL if out of range */
+const char *epcache_lookup_get_path(const struct epcache_lookup *lookup,
+				    size_t idx);
+
+/** @return the cache status of path entry @p idx */
+enum epcache_status
+epcache_lookup_get_path_status(const struct epcache_lookup *lookup, size_t idx);
+
+/**
+ * @return a human-readable reason for the status of path entry @p idx,
+ * e.g. "directory modified since the cache was built"
+ */
+const char *epcache_lookup_get_path_reason(const struct epcache_lookup *lookup,
+					   size_t idx);
+
+/**
+ * Select entry points, as importlib.metadata.entry_points(group=, name=).
+ * With a group, entries come in importlib's order: path entry order, then
+ * distribution order within a directory, then file order. Without a group,
+ * all groups are returned sorted by group name (code point order), each in
+ * importlib's order. The first distribution of each normalized name across
+ * the whole path wins; later ones contribute nothing.
+ *
+ * @param lookup the lookup
+ * @param group the group, or NULL for all groups
+ * @param name the entry point name, or NULL for all names
+ * @param[out] selection_out the selection, to be freed with
+ *	       epcache_selection_free()
+ * @return 0 or a negative errno
+ */
+int epcache_lookup_select(struct epcache_lookup *lookup,
+			  const char *group,
+			  const char *name,
+			  struct epcache_selection **selection_out);
+
+/** Free a selection. NULL is allowed. */
+void epcache_selection_free(struct epcache_selection *selection);
+
+/** @return the number of entries in the selection */
+size_t epcache_selection_get_count(const struct epcache_selection *selection);
+
+/** @return entry @p idx of the selection, or NULL if out of range */
+const struct epcache_entry *
+epcache_selection_get_entry(const struct epcache_selection *selection,
+			    size_t idx);
+
+/** @return the entry point group, e.g. "console_scripts" */
+const char *epcache_entry_get_group(const struct epcache_entry *entry);
+
+/** @return the entry point name */
+const char *epcache_entry_get_name(const struct epcache_entry *entry);
+
+/** @return the entry point value, e.g. "pkg.mod:obj.attr [extra]" */
+const char *epcache_entry_get_value(const struct epcache_entry *entry);
+
+/**
+ * @return the module part of the value, or NULL when the value does not
+ * match the entry point grammar (importlib raises in that case)
+ */
+const char *epcache_entry_get_module(const struct epcache_entry *entry);
+
+/** @return the attribute part of the value, or NULL when there is none */
+const char *epcache_entry_get_attr(const struct epcache_entry *entry);
+
+/** @return the number of extras of the value */
+size_t epcache_entry_get_extras_count(const struct epcache_entry *entry);
+
+/** @return extra @p idx of the value, or NULL if out of range */
+const char *epcache_entry_get_extra(const struct epcache_entry *entry,
+				    size_t idx);
+
+/** @return the distribution's Name: header, or NULL when it has none */
+const char *epcache_entry_get_dist_name(const struct epcache_entry *entry);
+
+/** @return the distribution's Version: header, or NULL when it has none */
+const char *epcache_entry_get_dist_version(const struct epcache_entry *entry);
+
+/** @return the index of the path entry the entry point came from */
+size_t epcache_entry_get_path_index(const struct epcache_entry *entry);
+
+/**
+ * Scan @p dir and atomically (re)write its cache. Concurrent rebuilds of
+ * one directory are serialised; a failed rebuild leaves the previous cache
+ * as it was. Bad distributions are logged as warnings and left out.
+ *
+ * @param ctx the library context
+ * @param dir the site directory
+ * @param mode the validation mode recorded in the cache
+ * @param flags a bitmask of enum epcache_rebuild_flags
+ * @param[out] rebuilt_out if not NULL, set to true when a cache was written,
+ *	       false when EPCACHE_REBUILD_IF_STALE found it fresh
+ * @return 0 or a negative errno (e.g. -EACCES, -ENOSPC, -EROFS, -ENOENT,
+ *	   -ENOTDIR, -EAGAIN when the directory kept changing)
+ */
+int epcache_rebuild(struct epcache *ctx,
+		    const char *dir,
+		    enum epcache_mode mode,
+		    unsigned int flags,
+		    bool *rebuilt_out);
+
+/**
+ * Remove the cache of @p dir (the cache subdirectory and what the library
+ * put in it). A directory without a cache is not an error.
+ *
+ * @return 0 or a negative errno
+ */
+int epcache_remove(struct epcache *ctx, const char *dir);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EPCACHE_H */

@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Rebuilding one directory's cache: lock, scan without racing the
+ * installer (git's racy-timestamp rule), serialise, write atomically.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "epcache-private.h"
+
+/* A directory that changes under every one of this many scans is being
+ * written to continuously; give up rather than write a racy cache. */
+#define MAX_ATTEMPTS 100
+
+static const char *const mode_names[] = {
+	[EPCACHE_MODE_MTIME] = "mtime",
+	[EPCACHE_MODE_STRICT] = "strict",
+	[EPCACHE_MODE_TRUST] = "trust",
+};
+
+static const char *const status_names[] = {
+	[EPCACHE_STATUS_FRESH] = "fresh",
+	[EPCACHE_STATUS_STALE] = "stale",
+	[EPCACHE_STATUS_MISSING] = "missing",
+	[EPCACHE_STATUS_UNTRUSTED] = "untrusted",
+	[EPCACHE_STATUS_CORRUPT] = "corrupt",
+	[EPCACHE_STATUS_UNSUPPORTED] = "unsupported",
+};
+
+EP_EXPORT const char *
+epcache_mode_to_str(enum epcache_mode mode)
+{
+	if ((unsigned)mode >= sizeof(mode_names) / sizeof(mode_names[0]))
+		return NULL;
+	return mode_names[mode];
+}
+
+EP_EXPORT int
+epcache_mode_from_str(const char *str, enum epcache_mode *mode)
+{
+	for (size_t i = 0; str && i < sizeof(mode_names) / sizeof(mode_names[0]);
+	     i++) {
+		if (strcmp(str, mode_names[i]) == 0) {
+			*mode = (enum epcache_mode)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+EP_EXPORT const char *
+epcache_status_to_str(enum epcache_status status)
+{
+	if ((unsigned)status >= sizeof(status_names) / sizeof(status_names[0]))
+		return NULL;
+	return status_names[status];
+}
+
+static bool
+ts_before(int64_t sec, int64_t nsec, const struct timespec *t)
+{
+	return sec < (int64_t)t->tv_sec ||
+	       (sec == (int64_t)t->tv_sec && nsec < (int64_t)t->tv_nsec);
+}
+
+/* Could a change made after our listing share a timestamp with what we
+ * record? Only if something recorded was stamped in the tick in which the
+ * scan began (or later): then wait for the clock and scan again. */
+static bool
+stamp_is_racy(int64_t sec, int64_t nsec, const struct timespec *t0)
+{
+	return !ts_before(sec, nsec, t0);
+}
+
+static bool
+stamps_racy(const struct ep_scan *scan, const struct timespec *t0,
+	    int64_t *sec, int64_t *nsec)
+{
+	bool racy = false;
+
+	for (size_t i = 0; i < scan->n; i++)
+		for (size_t k = 0; k < EP_N_STAMPS; k++) {
+			const struct ep_stamp *st = &scan->dists[i].st[k];
+
+			if (!st->present || !stamp_is_racy(st->sec, st->nsec, t0))
+				continue;
+			racy = true;
+			if (st->sec > *sec || (st->sec == *sec && st->nsec > *nsec)) {
+				*sec = st->sec;
+				*nsec = st->nsec;
+			}
+		}
+	return racy;
+}
+
+/* Wait until the filesystem clock has moved past @sec.@nsec. */
+static int
+wait_for_tick(int fd, int64_t sec, int64_t nsec)
+{
+	struct timespec now, nap = {0, 1000000};
+	int rc;
+
+	for (int i = 0; i < 5000; i++) {
+		if ((rc = ep_fs_now(fd, &now)) < 0)
+			return rc;
+		if (ts_before(sec, nsec, &now))
+			return 0;
+		nanosleep(&nap, NULL);
+	}
+	return -EAGAIN;
+}
+
+static bool
+fsync_wanted(unsigned int flags)
+{
+	const char *env = getenv("PKGSYSTEM_ENABLE_FSYNC");
+
+	if (flags & EPCACHE_REBUILD_NO_FSYNC)
+		return false;
+	return !(env && strcmp(env, "0") == 0);
+}
+
+static int
+scan_stable(struct epcache *ctx, const char *dir, int sitefd, int lockfd,
+	    enum epcache_mode mode, struct ep_scan *scan,
+	    struct ep_dir_identity *id)
+{
+	bool strict = mode == EPCACHE_MODE_STRICT;
+	struct ep_dir_identity after;
+	struct timespec t0;
+	int rc;
+
+	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+		int64_t sec, nsec;
+
+		if ((rc = ep_fs_now(lockfd, &t0)) < 0 ||
+		    (rc = ep_dir_identity_get(sitefd, false, id)) < 0)
+			return rc;
+		/* Checked before scanning, so that the usual case (the
+		 * installer has just written the directory) costs one wait,
+		 * not a second scan. */
+		if (!id->checksum_used && stamp_is_racy(id->sec, id->nsec, &t0)) {
+			ep_log_debug(ctx, "%s: modified in the current "
+				     "timestamp tick, waiting", dir);
+			if ((rc = wait_for_tick(lockfd, id->sec, id->nsec)) < 0)
+				return rc;
+			continue;
+		}
+		if ((rc = ep_scan_dir(ctx, dir, sitefd, strict, scan)) < 0 ||
+		    (rc = ep_dir_identity_get(sitefd, false, &after)) < 0) {
+			ep_scan_release(scan);
+			return rc;
+		}
+		sec = nsec = 0;
+		if (!ep_dir_identity_equal(id, &after)) {
+			ep_log_debug(ctx, "%s: changed during the scan, "
+				     "rescanning", dir);
+		} else if (strict && stamps_racy(scan, &t0, &sec, &nsec)) {
+			ep_log_debug(ctx, "%s: a distribution was modified in "
+				     "the current timestamp tick, waiting", dir);
+			rc = wait_for_tick(lockfd, sec, nsec);
+			if (rc < 0) {
+				ep_scan_release(scan);
+				return rc;
+			}
+		} else {
+			return 0;
+		}
+		ep_scan_release(scan);
+	}
+	return -EAGAIN;
+}
+
+EP_EXPORT int
+epcache_rebuild(struct epcache *ctx, const char *dir, enum epcache_mode mode,
+		unsigned int flags, bool *rebuilt_out)
+{
+	struct ep_scan scan = {0};
+	struct ep_dir_identity id;
+	struct ep_buf out = {0};
+	struct stat st;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	int sitefd = -1, cachefd = -1, lockfd = -1, rc;
+
+	if (rebuilt_out)
+		*rebuilt_out = false;
+	if (!ctx || !dir || !epcache_mode_to_str(mode))
+		return -EINVAL;
+	sitefd = open(*dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sitefd < 0)
+		return -errno;
+	if (fstat(sitefd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	/* Root writing into a user's tree (a venv) leaves user-owned files,
+	 * so that the user can rebuild and remove them later. */
+	if (geteuid() == 0 && st.st_uid != 0) {
+		uid = st.st_uid;
+		gid = st.st_gid;
+	}
+	if ((rc = ep_cachedir_open(sitefd, true, uid, gid, &cachefd)) < 0 ||
+	    (rc = ep_cache_lock(cachefd, uid, gid, &lockfd)) < 0)
+		goto out;
+
+	if (flags & EPCACHE_REBUILD_IF_STALE) {
+		struct ep_cache_file cf;
+		enum epcache_status status;
+		char reason[256];
+		char *egg = ep_egg_name_for_path(dir);
+
+		rc = ep_cache_evaluate(sitefd, egg, &cf, &status, reason,
+				       sizeof(reason));
+		free(egg);
+		if (rc == 0 && status == EPCACHE_STATUS_FRESH &&
+		    cf.hdr.mode == mode) {
+			ep_cache_close(&cf);
+			ep_log_debug(ctx, "%s: cache is fresh", dir);
+			goto out;
+		}
+		if (rc == 0 && status == EPCACHE_STATUS_FRESH)
+			ep_cache_close(&cf);
+		rc = 0;
+	}
+
+	if ((rc = scan_stable(ctx, dir, sitefd, lockfd, mode, &scan, &id)) < 0)
+		goto out;
+	if ((rc = ep_cache_serialize(&scan, mode, &id, &out)) < 0)
+		goto out;
+	rc = ep_write_file_atomic(cachefd, EP_CACHE_FILE, out.data, out.len,
+				  uid, gid, fsync_wanted(flags));
+	if (rc < 0)
+		goto out;
+	if (rebuilt_out)
+		*rebuilt_out = true;
+	ep_log_debug(ctx, "%s: cache written (%zu distributions)", dir,
+		     scan.n);
+out:
+	ep_buf_release(&out);
+	ep_scan_release(&scan);
+	/* Closing the lock fd releases the flock. */
+	if (lockfd >= 0)
+		close(lockfd);
+	if (cachefd >= 0)
+		close(cachefd);
+	close(sitefd);
+	return rc;
+}
+
+EP_EXPORT int
+epcache_remove(struct epcache *ctx, const char *dir)
+{
+	int sitefd, rc;
+
+	if (!ctx || !dir)
+		return -EINVAL;
+	sitefd = open(*dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sitefd < 0)
+		return -errno;
+	rc = ep_cachedir_remove(sitefd);
+	close(sitefd);
+	return rc;
+}

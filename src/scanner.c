@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The live scan of one path entry, reproducing importlib.metadata's
+ * FastPath/Lookup discovery and PathDistribution reads (Python 3.11).
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "epcache-private.h"
+
+/* Relative to the distribution; "" is the distribution path itself. */
+const char *const ep_stamp_names[EP_N_STAMPS] = {
+	"",
+	"entry_points.txt",
+	"METADATA",
+	"PKG-INFO",
+};
+
+struct child {
+	char *name;
+	size_t group; /* index of the first appearance of its lookup key */
+	size_t pos;
+	bool egg;
+};
+
+static bool
+ends_with(const char *s, size_t len, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return len >= n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+/* os.path.basename(p).lower().rpartition(".")[0].partition("-")[0] for a
+ * name known to contain a '.', i.e. the project part of a metadata name. */
+static char *
+project_part(const char *low)
+{
+	const char *dot = strrchr(low, '.');
+	size_t n = dot ? (size_t)(dot - low) : 0;
+	const char *dash = memchr(low, '-', n);
+
+	if (dash)
+		n = (size_t)(dash - low);
+	return ep_strndup(low, n);
+}
+
+char *
+ep_egg_name_for_path(const char *path_entry)
+{
+	const char *slash = strrchr(path_entry, '/');
+	const char *base = slash ? slash + 1 : path_entry;
+	char *low, *proj, *name = NULL;
+
+	low = ep_str_lower(base, strlen(base));
+	if (!low)
+		return NULL;
+	if (!ends_with(low, strlen(low), ".egg"))
+		goto out;
+	proj = project_part(low);
+	if (proj) {
+		name = ep_name_legacy_normalize(proj, strlen(proj));
+		free(proj);
+	}
+out:
+	free(low);
+	return name;
+}
+
+/* PathDistribution._name_from_stem(): posixpath.splitext() semantics,
+ * where leading dots do not start an extension. NULL when the extension
+ * is not exactly ".dist-info" or ".egg-info". */
+static char *
+name_from_stem(const char *stem)
+{
+	const char *dot = strrchr(stem, '.');
+	const char *p, *dash;
+
+	if (!dot)
+		return NULL;
+	for (p = stem; p < dot && *p == '.'; p++)
+		;
+	if (p == dot)
+		return NULL;
+	if (strcmp(dot, ".dist-info") != 0 && strcmp(dot, ".egg-info") != 0)
+		return NULL;
+	dash = memchr(stem, '-', (size_t)(dot - stem));
+	return ep_strndup(stem, (size_t)((dash ? dash : dot) - stem));
+}
+
+static int
+cmp_child(const void *a, const void *b)
+{
+	const struct child *ca = a, *cb = b;
+
+	/* infos before eggs, then first appearance of the key, then listing
+	 * order: Lookup.search() chains infos.values() then eggs.values(). */
+	if (ca->egg != cb->egg)
+		return ca->egg ? 1 : -1;
+	if (ca->group != cb->group)
+		return ca->group < cb->group ? -1 : 1;
+	return ca->pos < cb->pos ? -1 : ca->pos > cb->pos;
+}
+
+/* The keys of Lookup.infos, mapped to the index of their first appearance */
+struct keymap {
+	struct ep_strset set;
+	char **keys; /* parallel arrays: key -> group index */
+	size_t *idx;
+	size_t n, cap;
+};
+
+static int
+keymap_group(struct keymap *m, const char *key, size_t *group)
+{
+	int rc;
+
+	/* Linear probing through ep_strset_has keeps this simple; the map is
+	 * consulted only when the key was seen before. */
+	rc = ep_strset_add(&m->set, key);
+	if (rc < 0)
+		return rc;
+	if (rc == 0) {
+		for (size_t i = m->n; i-- > 0;) {
+			if (strcmp(m->keys[i], key) == 0) {
+				*group = m->idx[i];
+				return 0;
+			}
+		}
+	}
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		char **k = realloc(m->keys, cap * sizeof(*k));
+		size_t *x;
+
+		if (!k)
+			return -ENOMEM;
+		m->keys = k;
+		x = realloc(m->idx, cap * sizeof(*x));
+		if (!x)
+			return -ENOMEM;
+		m->idx = x;
+		m->cap = cap;
+	}
+	m->keys[m->n] = strdup(key);
+	if (!m->keys[m->n])
+		return -ENOMEM;
+	m->idx[m->n] = m->n;
+	*group = m->n++;
+	return 0;
+}
+
+static void
+keymap_release(struct keymap *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->keys[i]);
+	free(m->keys);
+	free(m->idx);
+	ep_strset_release(&m->set);
+}
+
+static int
+list_children(int dirfd, bool is_egg, struct child **out, size_t *nout)
+{
+	struct keymap km = {0};
+	struct child *v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d = NULL;
+	int fd, rc = 0;
+
+	/* A fresh fd: a dup would share (and move) the caller's offset. */
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		const char *nm = de->d_name;
+		size_t len = strlen(nm);
+		char *low = NULL, *proj = NULL, *key = NULL;
+		bool info, egg;
+
+		if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0)
+			continue;
+		low = ep_str_lower(nm, len);
+		if (!low) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		len = strlen(low);
+		info = ends_with(low, len, ".dist-info") ||
+		       ends_with(low, len, ".egg-info");
+		egg = !info && is_egg && strcmp(low, "egg-info") == 0;
+		if (info) {
+			proj = project_part(low);
+			key = proj ? ep_name_normalize(proj, strlen(proj))
+				   : NULL;
+		}
+		free(low);
+		free(proj);
+		if (!info && !egg)
+			continue;
+		if (info && !key) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct child *nv = realloc(v, ncap * sizeof(*nv));
+
+			if (!nv) {
+				free(key);
+				rc = -ENOMEM;
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		v[n] = (struct child){.pos = n, .egg = egg};
+		v[n].name = strdup(nm);
+		rc = v[n].name ? 0 : -ENOMEM;
+		if (rc == 0 && info)
+			rc = keymap_group(&km, key, &v[n].group);
+		free(key);
+		n++;
+		if (rc < 0)
+			goto out;
+	}
+	if (errno) {
+		rc = -errno;
+		goto out;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_child);
+out:
+	if (rc < 0) {
+		for (size_t i = 0; i < n; i++)
+			free(v[i].name);
+		free(v);
+		v = NULL;
+		n = 0;
+	}
+	keymap_release(&km);
+	closedir(d);
+	*out = v;
+	*nout = n;
+	return rc;
+}
+
+/* PathDistribution.read_text(): these errors mean "no such file". */
+static bool
+suppressed_error(int err)
+{
+	return err == -ENOENT || err == -EISDIR || err == -ENOTDIR ||
+	       err == -EACCES || err == -EPERM;
+}
+
+static int
+read_dist_file(struct epcache *ctx, const char *display, int dirfd,
+	       const char *dist, const char *file, char **data, size_t *len)
+{
+	struct ep_buf rel = {0};
+	int rc;
+
+	*data = NULL;
+	if ((rc = ep_buf_append_str(&rel, dist)) < 0 ||
+	    (*file && ((rc = ep_buf_append_str(&rel, "/")) < 0 ||
+		       (rc = ep_buf_append_str(&rel, file)) < 0)))
+		goto out;
+	rc = ep_read_file_at(dirfd, rel.data, data, len);
+	if (rc == -ENOMEM)
+		goto out;
+	if (rc < 0) {
+		if (!suppressed_error(rc))
+			ep_log_warn(ctx, "%s/%s: cannot read: %s", display,
+				    rel.data, strerror(-rc));
+		rc = 0;
+	}
+out:
+	ep_buf_release(&rel);
+	return rc;
+}
+
+/* Distribution.metadata: METADATA, else PKG-INFO, else the path itself
+ * (an egg-info file); an empty file counts as absent, as `or` does. */
+static int
+read_metadata(struct epcache *ctx, const char *display, int dirfd,
+	      struct ep_dist *dist)
+{
+	static const char *const files[] = {"METADATA", "PKG-INFO", ""};
+	char *data = NULL;
+	size_t len = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < 3; i++) {
+		rc = read_dist_file(ctx, display, dirfd, dist->path, files[i],
+				    &data, &len);
+		if (rc < 0)
+			return rc;
+		if (data && len > 0)
+			break;
+		free(data);
+		data = NULL;
+	}
+	if (!data)
+		return 0;
+	rc = ep_metadata_parse(data, len, &dist->name, &dist->version);
+	if (rc == -EILSEQ) {
+		ep_log_warn(ctx, "%s/%s: metadata is not valid UTF-8", display,
+			    dist->path);
+		rc = 0;
+	}
+	free(data);
+	return rc;
+}
+
+static int
+read_entry_points(struct epcache *ctx, const char *display, int dirfd,
+		  struct ep_dist *dist, size_t *n_warnings)
+{
+	struct ep_buf where = {0};
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = read_dist_file(ctx, display, dirfd, dist->path,
+			    "entry_points.txt", &data, &len);
+	if (rc < 0 || !data)
+		return rc;
+	rc = ep_buf_printf(&where, "%s/%s/entry_points.txt", display,
+			   dist->path);
+	if (rc < 0)
+		goto out;
+	rc = ep_parse_entry_points(ctx, where.data, data, len, &dist->entries);
+	if (rc > 0) {
+		*n_warnings += (size_t)rc;
+		rc = 0;
+	}
+out:
+	ep_buf_release(&where);
+	free(data);
+	return rc;
+}
+
+static int
+fill_stamps(int dirfd, struct ep_dist *dist)
+{
+	struct ep_buf rel = {0};
+	int rc = 0;
+
+	for (size_t i = 0; i < EP_N_STAMPS; i++) {
+		rel.len = 0;
+		if ((rc = ep_buf_append_str(&rel, dist->path)) < 0)
+			break;
+		if (*ep_stamp_names[i] &&
+		    ((rc = ep_buf_append_str(&rel, "/")) < 0 ||
+		     (rc = ep_buf_append_str(&rel, ep_stamp_names[i])) < 0))
+			break;
+		if ((rc = ep_stamp_get(dirfd, rel.data, &dist->st[i])) < 0)
+			break;
+	}
+	ep_buf_release(&rel);
+	return rc;
+}
+
+static void
+dist_release(struct ep_dist *d)
+{
+	free(d->path);
+	free(d->normalized);
+	free(d->name);
+	free(d->version);
+	ep_entry_list_release(&d->entries);
+}
+
+static int
+scan_add(struct ep_scan *s, struct ep_dist *d)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct ep_dist *v = realloc(s->dists, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->dists = v;
+		s->cap = cap;
+	}
+	s->dists[s->n++] = *d;
+	return 0;
+}
+
+static int
+scan_one(struct epcache *ctx, const char *display, int dirfd, bool stamps,
+	 struct ep_strset *seen, const struct child *c, struct ep_scan *out)
+{
+	struct ep_dist d = {0};
+	char *stem_name = NULL;
+	int rc;
+
+	d.path = strdup(c->name);
+	if (!d.path)
+		return -ENOMEM;
+	d.egg = c->egg;
+	if ((rc = read_entry_points(ctx, display, dirfd, &d,
+				    &out->n_warnings)) < 0 ||
+	    (rc = read_metadata(ctx, display, dirfd, &d)) < 0)
+		goto out;
+	if (stamps && (rc = fill_stamps(dirfd, &d)) < 0)
+		goto out;
+
+	/* PathDistribution._normalized_name: from the directory name when
+	 * that gives a non-empty name, else from the Name header. */
+	stem_name = c->egg ? NULL : name_from_stem(c->name);
+	if (stem_name && *stem_name)
+		d.normalized = ep_name_normalize(stem_name, strlen(stem_name));
+	else if (d.name)
+		d.normalized = ep_name_normalize(d.name, strlen(d.name));
+	else {
+		/* importlib raises TypeError for the whole process here */
+		ep_log_warn(ctx,
+			    "%s/%s: no Name in the metadata and no name in "
+			    "the directory name; distribution ignored",
+			    display, c->name);
+		out->n_warnings++;
+		rc = 0;
+		goto out;
+	}
+	if (!d.normalized) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = ep_strset_add(seen, d.normalized);
+	if (rc < 0)
+		goto out;
+	d.shadowed = rc == 0;
+	rc = scan_add(out, &d);
+	if (rc == 0) {
+		free(stem_name);
+		return 0;
+	}
+out:
+	free(stem_name);
+	dist_release(&d);
+	return rc;
+}
+
+int
+ep_scan_dir(struct epcache *ctx, const char *display, int dirfd, bool stamps,
+	    struct ep_scan *out)
+{
+	struct ep_strset seen = {0};
+	struct child *children = NULL;
+	size_t n = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->egg_name = ep_egg_name_for_path(display);
+	rc = list_children(dirfd, out->egg_name != NULL, &children, &n);
+	if (rc < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		rc = scan_one(ctx, display, dirfd, stamps, &seen, &children[i],
+			      out);
+		if (rc < 0)
+			goto out;
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free(children[i].name);
+	free(children);
+	ep_strset_release(&seen);
+	if (rc < 0)
+		ep_scan_release(out);
+	return rc;
+}
+
+void
+ep_scan_release(struct ep_scan *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		dist_release(&s->dists[i]);
+	free(s->dists);
+	free(s->egg_name);
+	memset(s, 0, sizeof(*s));
+}

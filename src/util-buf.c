@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Growable buffers and whole-file reads.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "epcache-private.h"
+
+static int
+buf_reserve(struct ep_buf *b, size_t extra)
+{
+	size_t need, cap;
+	char *p;
+
+	if (extra > SIZE_MAX - b->len - 1)
+		return -ENOMEM;
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	p = realloc(b->data, cap);
+	if (!p)
+		return -ENOMEM;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+int
+ep_buf_append(struct ep_buf *b, const void *data, size_t len)
+{
+	int rc = buf_reserve(b, len);
+
+	if (rc < 0)
+		return rc;
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int
+ep_buf_append_str(struct ep_buf *b, const char *s)
+{
+	return ep_buf_append(b, s, strlen(s));
+}
+
+int
+ep_buf_printf(struct ep_buf *b, const char *fmt, ...)
+{
+	va_list args;
+	int n, rc;
+
+	va_start(args, fmt);
+	n = vsnprintf(NULL, 0, fmt, args);
+	va_end(args);
+	if (n < 0)
+		return -EINVAL;
+	rc = buf_reserve(b, (size_t)n);
+	if (rc < 0)
+		return rc;
+	va_start(args, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, args);
+	va_end(args);
+	b->len += (size_t)n;
+	return 0;
+}
+
+char *
+ep_buf_steal(struct ep_buf *b)
+{
+	char *p;
+
+	if (!b->data) {
+		if (buf_reserve(b, 0) < 0)
+			return NULL;
+		b->data[0] = '\0';
+	}
+	p = b->data;
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+void
+ep_buf_release(struct ep_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+char *
+ep_strndup(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	if (!p)
+		return NULL;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+int
+ep_read_file_at(int dirfd, const char *name, char **data, size_t *len)
+{
+	struct ep_buf b = {0};
+	struct stat st;
+	int fd, rc = 0;
+
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		rc = -EISDIR;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if (st.st_size > 0 && (rc = buf_reserve(&b, (size_t)st.st_size)) < 0)
+		goto out;
+	for (;;) {
+		ssize_t r;
+
+		if ((rc = buf_reserve(&b, 65536)) < 0)
+			goto out;
+		r = read(fd, b.data + b.len, b.cap - b.len - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		b.len += (size_t)r;
+	}
+	b.data[b.len] = '\0';
+	*len = b.len;
+	*data = ep_buf_steal(&b);
+	if (!*data)
+		rc = -ENOMEM;
+out:
+	if (rc < 0)
+		ep_buf_release(&b);
+	close(fd);
+	return rc;
+}

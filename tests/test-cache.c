@@ -1,0 +1,650 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The cache format: round trips, reproducibility, and a reader that
+ * survives every corruption thrown at it (truncation at every offset, bit
+ * flips at every byte, hostile headers) by reporting "corrupt".
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "epcache-private.h"
+#include "fixtures.h"
+
+static char *site;
+
+static void
+setup(void)
+{
+	site = fx_tmpdir();
+}
+
+static void
+teardown(void)
+{
+	fx_rmrf(site);
+	free(site);
+}
+
+static void
+make_site(void)
+{
+	fx_dist(site, "alpha-1.0.dist-info", "Alpha", "1.0",
+		"[console_scripts]\nalpha = alpha.cli:main\n"
+		"[zeta]\nz1 = alpha.z:one [extra]\n");
+	fx_dist(site, "beta-2.0.dist-info", "beta", "2.0",
+		"[console_scripts]\nbeta = beta:run\nbeta2 = beta:run2\n");
+	fx_dist(site, "Alpha-9.dist-info", "Alpha", "9",
+		"[console_scripts]\nshadowed = nope:x\n");
+	fx_dist(site, "gamma-3.dist-info", NULL, NULL, NULL);
+	fx_dist(site, "uni-1.dist-info", "Üñí", "1",
+		"[gröup]\nnäme = mod:attr\n");
+}
+
+static void
+scan_site(struct ep_scan *s, bool stamps)
+{
+	int fd = open(site, O_RDONLY | O_DIRECTORY);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ep_scan_dir(NULL, site, fd, stamps, s), 0);
+	close(fd);
+}
+
+static void
+serialize_site(struct ep_buf *out, enum epcache_mode mode)
+{
+	struct ep_dir_identity id;
+	struct ep_scan s;
+	int fd = open(site, O_RDONLY | O_DIRECTORY);
+
+	ck_assert_int_eq(ep_dir_identity_get(fd, false, &id), 0);
+	close(fd);
+	scan_site(&s, mode == EPCACHE_MODE_STRICT);
+	ck_assert_int_eq(ep_cache_serialize(&s, mode, &id, out), 0);
+	ep_scan_release(&s);
+}
+
+/* The cache bytes in an unlinked temp file, ready for ep_cache_open. */
+static int
+memfd_with(const void *data, size_t len)
+{
+	char *p = fx_path(site, "cachefile");
+	int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+	ck_assert_int_ge(fd, 0);
+	unlink(p);
+	free(p);
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	return fd;
+}
+
+static bool
+has_group(struct ep_cache_file *cf, const char *g)
+{
+	struct ep_strset set = {0};
+	bool has;
+
+	ck_assert_int_eq(ep_cache_list_groups(cf, &set), 0);
+	has = ep_strset_has(&set, g);
+	ep_strset_release(&set);
+	return has;
+}
+
+START_TEST(test_round_trip)
+{
+	struct ep_cache_file cf;
+	struct ep_buf b = {0};
+	struct ep_scan part = {0};
+	const char *reason;
+	char **names;
+	size_t n;
+
+	make_site();
+	serialize_site(&b, EPCACHE_MODE_MTIME);
+	ck_assert_int_eq(ep_cache_open(memfd_with(b.data, b.len), &cf, &reason),
+			 0);
+	ck_assert_int_eq(cf.hdr.mode, EPCACHE_MODE_MTIME);
+	ck_assert_uint_eq(cf.hdr.n_groups, 3);
+	ck_assert(has_group(&cf, "console_scripts"));
+	ck_assert(has_group(&cf, "gröup"));
+	ck_assert(has_group(&cf, "zeta"));
+	ck_assert(!has_group(&cf, "nope"));
+	/* a group the cache does not have: nothing, no error */
+	ck_assert_int_eq(ep_cache_read_group(&cf, "nope", &part), 0);
+	ck_assert_uint_eq(part.n, 0);
+
+	ck_assert_int_eq(ep_cache_read_group(&cf, "console_scripts", &part), 0);
+	/* alpha and beta; the second Alpha is shadowed in the directory */
+	ck_assert_uint_eq(part.n, 2);
+	for (size_t i = 0; i < part.n; i++) {
+		const struct ep_dist *d = &part.dists[i];
+
+		if (strcmp(d->normalized, "alpha") == 0) {
+			ck_assert_str_eq(d->name, "Alpha");
+			ck_assert_str_eq(d->version, "1.0");
+			ck_assert_uint_eq(d->entries.n, 1);
+			ck_assert_str_eq(d->entries.v[0].value, "alpha.cli:main");
+		} else {
+			ck_assert_str_eq(d->normalized, "beta");
+			ck_assert_uint_eq(d->entries.n, 2);
+			ck_assert_str_eq(d->entries.v[0].name, "beta");
+			ck_assert_str_eq(d->entries.v[1].name, "beta2");
+			ck_assert_str_eq(d->entries.v[1].group, "console_scripts");
+		}
+	}
+	ep_scan_release(&part);
+
+	ck_assert_int_eq(ep_cache_read_names(&cf, &names, &n), 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_str_eq(names[0], "alpha");
+	ck_assert_str_eq(names[1], "beta");
+	ck_assert_str_eq(names[2], "gamma");
+	ck_assert_str_eq(names[3], "uni");
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	ep_cache_close(&cf);
+	ep_buf_release(&b);
+}
+END_TEST
+
+START_TEST(test_plain_json_reader)
+{
+	struct ep_buf b = {0};
+	struct json_object *o, *v, *data, *dists;
+	struct json_tokener *tok = json_tokener_new();
+
+	make_site();
+	serialize_site(&b, EPCACHE_MODE_STRICT);
+	o = json_tokener_parse_ex(tok, b.data, (int)b.len);
+	ck_assert_ptr_nonnull(o);
+	/* the whole file is the one value (plus the newline) */
+	ck_assert_uint_ge(json_tokener_get_parse_end(tok), b.len - 1);
+	ck_assert_int_eq(b.data[b.len - 1], '\n');
+	ck_assert(json_object_object_get_ex(o, "header", &v));
+	ck_assert(json_object_object_get_ex(o, "data", &data));
+	ck_assert(json_object_object_get_ex(data, "distributions", &dists));
+	ck_assert_uint_eq(json_object_array_length(dists), 5);
+	ck_assert(json_object_object_get_ex(data, "strict", &v));
+	ck_assert_uint_eq(json_object_array_length(v), 5 * EP_N_STAMPS);
+	json_object_put(o);
+	json_tokener_free(tok);
+	ep_buf_release(&b);
+}
+END_TEST
+
+START_TEST(test_reproducible)
+{
+	struct ep_buf a = {0}, b = {0};
+
+	make_site();
+	serialize_site(&a, EPCACHE_MODE_STRICT);
+	serialize_site(&b, EPCACHE_MODE_STRICT);
+	ck_assert_uint_eq(a.len, b.len);
+	ck_assert(memcmp(a.data, b.data, a.len) == 0);
+	ep_buf_release(&a);
+	ep_buf_release(&b);
+}
+END_TEST
+
+/* Open, then read every part; must never crash, only fail cleanly. */
+static int
+read_everything(const char *data, size_t len)
+{
+	struct ep_cache_file cf;
+	const char *reason;
+	int rc, fd = memfd_with(data, len);
+
+	rc = ep_cache_open(fd, &cf, &reason);
+	if (rc < 0) {
+		ck_assert_msg(rc == -EBADMSG || rc == -EPROTO, "rc %d", rc);
+		ck_assert_ptr_nonnull(reason);
+		return rc;
+	}
+	{
+		struct ep_strset set = {0};
+
+		if (ep_cache_list_groups(&cf, &set) < 0)
+			rc = -EBADMSG;
+		for (size_t i = 0; i < set.cap; i++) {
+			struct ep_scan part = {0};
+
+			if (!set.slots[i])
+				continue;
+			if (ep_cache_read_group(&cf, set.slots[i], &part) < 0)
+				rc = -EBADMSG;
+			ep_scan_release(&part);
+		}
+		ep_strset_release(&set);
+	}
+	{
+		char **names;
+		size_t n;
+
+		if (ep_cache_read_names(&cf, &names, &n) < 0)
+			rc = -EBADMSG;
+		else {
+			for (size_t i = 0; i < n; i++)
+				free(names[i]);
+			free(names);
+		}
+	}
+	if (cf.hdr.mode == EPCACHE_MODE_STRICT &&
+	    ep_cache_check_stamps(&cf, AT_FDCWD) < 0)
+		rc = -EBADMSG;
+	ep_cache_close(&cf);
+	return rc;
+}
+
+START_TEST(test_truncated_everywhere)
+{
+	struct ep_buf b = {0};
+	size_t failed = 0;
+
+	make_site();
+	serialize_site(&b, EPCACHE_MODE_STRICT);
+	ck_assert_int_eq(read_everything(b.data, b.len), 0);
+	for (size_t len = 0; len + 1 < b.len; len++)
+		failed += read_everything(b.data, len) < 0;
+	/* Cutting off only the final "}\n" leaves every indexed part intact,
+	 * which is fine: the reader never needs those bytes. */
+	ck_assert_uint_ge(failed, b.len - 3);
+	printf("truncation: %zu of %zu cut points detected\n", failed,
+	       b.len - 1);
+	ep_buf_release(&b);
+}
+END_TEST
+
+START_TEST(test_bit_flips_everywhere)
+{
+	struct ep_buf b = {0};
+	size_t detected = 0, total = 0;
+	char *copy;
+
+	make_site();
+	serialize_site(&b, EPCACHE_MODE_STRICT);
+	copy = malloc(b.len);
+	for (size_t i = 0; i < b.len; i++) {
+		for (int bit = 0; bit < 8; bit += 3) {
+			memcpy(copy, b.data, b.len);
+			copy[i] ^= (char)(1 << bit);
+			detected += read_everything(copy, b.len) < 0;
+			total++;
+		}
+	}
+	/* Many flips land in strings (a different but well-formed cache):
+	 * the point is that none of them crashes the reader. */
+	printf("bit flips: %zu of %zu made the cache unreadable, 0 crashes\n",
+	       detected, total);
+	ck_assert_uint_gt(detected, 0);
+	free(copy);
+	ep_buf_release(&b);
+}
+END_TEST
+
+/* A header of the right shape; %s are: mode, dev, mtime, names range,
+ * strict range, buckets, separator. */
+#define HDR_FMT                                                              \
+	"{\"header\":{\"format\":\"epcache-entry-points\",\"version\":1,"     \
+	"\"generator\":\"x\",\"mode\":\"%s\",\"directory\":{\"dev\":\"%s\","   \
+	"\"ino\":\"2\",\"mtime\":%s,\"names_checksum\":null},\"egg\":null,"   \
+	"\"counts\":{},\"index\":{\"names\":%s,\"distributions\":[0,2],"      \
+	"\"strict\":%s,\"groups\":{\"count\":1,\"buckets\":%s}}}%s"           \
+	"[\"a\",\"b\"]}\n"
+
+static char *
+buckets_with(size_t bk, const char *range, size_t n)
+{
+	struct ep_buf b = {0};
+
+	ep_buf_append_str(&b, "[");
+	for (size_t i = 0; i < n; i++)
+		ep_buf_printf(&b, "%s%s", i ? "," : "",
+			      i == bk && range ? range : "null");
+	ep_buf_append_str(&b, "]");
+	return ep_buf_steal(&b);
+}
+
+static int
+try_header(const char *mode, const char *dev, const char *mtime,
+	   const char *names, const char *strict, const char *buckets,
+	   const char *sep)
+{
+	struct ep_buf f = {0};
+	int rc;
+
+	ep_buf_printf(&f, HDR_FMT, mode, dev, mtime, names, strict, buckets,
+		      sep);
+	rc = read_everything(f.data, f.len);
+	ep_buf_release(&f);
+	return rc;
+}
+
+START_TEST(test_hostile_headers)
+{
+	static const char *const raw[] = {
+		"", "{", "{\"header\":", "{\"header\":null,\n\"data\":{}}\n",
+		"{\"header\":[],\n\"data\":{}}\n",
+		"{\"header\":{\"format\":\"nope\",\"version\":1},\n\"data\":{}}\n",
+	};
+	const char *sep = ",\n\"data\":";
+	char *ok = buckets_with(0, NULL, 64);
+	char *b63 = buckets_with(0, NULL, 63);
+	char *far = buckets_with(3, "[0,999999999]", 64);
+	char *huge = buckets_with(3, "[18446744073709551615,2]", 64);
+	char *empty = buckets_with(3, "[0,0]", 64);
+	char *notarr = buckets_with(3, "{}", 64);
+
+	for (size_t i = 0; i < sizeof(raw) / sizeof(raw[0]); i++)
+		ck_assert_msg(read_everything(raw[i], strlen(raw[i])) == -EBADMSG,
+			      "raw case %zu accepted", i);
+	/* the template itself is fine */
+	ck_assert_int_eq(try_header("mtime", "1", "[3,4]", "[0,9]", "null", ok,
+				    sep),
+			 0);
+	ck_assert_int_eq(try_header("mtime", "1", "[3,4]", "[-1,2]", "null", ok,
+				    sep),
+			 -EBADMSG);
+	ck_assert_int_eq(try_header("mtime", "1", "[3,4]", "[0,99]", "null", ok,
+				    sep),
+			 -EBADMSG);
+	ck_assert_int_eq(try_header("mtime", "1", "[3,4]", "[0,9]", "null", b63,
+				    sep),
+			 -EBADMSG);
+	ck_assert_int_eq(try_header("mtime", "1", "[3,4]", "[0,9]", "null", far,
+				    sep),
+			 -EBADMSG);
+	ck_assert_int_eq(try_header("mtime", "1", "[3,4]", "[0,9]", "null",
+				    huge, sep),
+			 -EBADMSG);
+	ck_assert_int_eq(try_header("mtime", "1", "[3,4]", "[0,9]", "null",
+				    empty, sep),
+			 -EBADMSG);
+	ck_assert_int_eq(try_header("mtime", "1", "[3,4]", "[0,9]", "null",
+				    notarr, sep),
+			 -EBADMSG);
+	ck_assert_int_eq(try_header("mtime", "1", "[3,1000000000]", "[0,9]",
+				    "null", ok, sep),
+			 -EBADMSG);
+	ck_assert_int_eq(try_header("mtime", "1", "[3]", "[0,9]", "null", ok,
+				    sep),
+			 -EBADMSG);
+	ck_assert_int_eq(try_header("strict", "1", "[3,4]", "[0,9]", "null", ok,
+				    sep),
+			 -EBADMSG);
+	ck_assert_int_eq(try_header("mtime", "-1", "[3,4]", "[0,9]", "null", ok,
+				    sep),
+			 -EBADMSG);
+	ck_assert_int_eq(try_header("mtime", "1x", "[3,4]", "[0,9]", "null", ok,
+				    sep),
+			 -EBADMSG);
+	ck_assert_int_eq(try_header("sloppy", "1", "[3,4]", "[0,9]", "null", ok,
+				    sep),
+			 -EBADMSG);
+	ck_assert_int_eq(try_header("mtime", "1", "[3,4]", "[0,9]", "null", ok,
+				    ",\"data\":"),
+			 -EBADMSG);
+	free(ok);
+	free(b63);
+	free(far);
+	free(huge);
+	free(empty);
+	free(notarr);
+}
+END_TEST
+
+START_TEST(test_unknown_version)
+{
+	const char *v2 = "{\"header\":{\"format\":\"epcache-entry-points\","
+			 "\"version\":2},\n\"data\":{}}\n";
+
+	ck_assert_int_eq(read_everything(v2, strlen(v2)), -EPROTO);
+}
+END_TEST
+
+START_TEST(test_deep_nesting)
+{
+	struct ep_buf b = {0};
+
+	ep_buf_append_str(&b, "{\"header\":");
+	for (int i = 0; i < 100000; i++)
+		ep_buf_append_str(&b, "[");
+	ck_assert_int_eq(read_everything(b.data, b.len), -EBADMSG);
+	ep_buf_release(&b);
+}
+END_TEST
+
+/* A group part with valid JSON but entries out of distribution order, an
+ * index past its dists, or wrong types: read_group must refuse it. */
+/* Replace every OFF and LEN in @tmpl. */
+static void
+fill(struct ep_buf *out, const char *tmpl, size_t off, size_t len)
+{
+	for (const char *p = tmpl; *p;) {
+		if (strncmp(p, "OFF", 3) == 0) {
+			ep_buf_printf(out, "%zu", off);
+			p += 3;
+		} else if (strncmp(p, "LEN", 3) == 0) {
+			ep_buf_printf(out, "%zu", len);
+			p += 3;
+		} else {
+			ep_buf_append(out, p++, 1);
+		}
+	}
+}
+
+/* A cache whose one group "g" has the part @part, found through the
+ * bucket part @bucket (OFF and LEN stand for the part's range; NULL for
+ * the correct bucket). */
+static int
+open_with_group(const char *part, const char *bucket, struct ep_cache_file *cf)
+{
+	struct ep_buf f = {0}, data = {0}, bpart = {0};
+	const char *reason;
+	size_t bk = ep_hash_str("g") & (EP_CACHE_BUCKETS - 1);
+	size_t plen = strlen(part);
+	char range[64], *buckets;
+	int rc;
+
+	/* data: [PART,BUCKET] */
+	fill(&bpart, bucket ? bucket : "[[\"g\",OFF,LEN,1]]", 1, plen);
+	ep_buf_printf(&data, "[%s,%s]", part, bpart.data);
+	snprintf(range, sizeof(range), "[%zu,%zu]", plen + 2, bpart.len);
+	buckets = buckets_with(bk, range, 64);
+	ep_buf_printf(&f,
+		      "{\"header\":{\"format\":\"epcache-entry-points\","
+		      "\"version\":1,\"generator\":\"x\",\"mode\":\"mtime\","
+		      "\"directory\":{\"dev\":\"1\",\"ino\":\"2\",\"mtime\":[3,4],"
+		      "\"names_checksum\":null},\"egg\":null,\"index\":{\"names\":"
+		      "[1,%zu],\"distributions\":[1,%zu],\"strict\":null,"
+		      "\"groups\":{\"count\":1,\"buckets\":%s}}},\n\"data\":%s}\n",
+		      plen, plen, buckets, data.data);
+	rc = ep_cache_open(memfd_with(f.data, f.len), cf, &reason);
+	free(buckets);
+	ep_buf_release(&f);
+	ep_buf_release(&data);
+	ep_buf_release(&bpart);
+	return rc;
+}
+
+/* A group part with valid JSON but entries out of distribution order, an
+ * index past its dists, or wrong types: read_group must refuse it. */
+START_TEST(test_hostile_group_parts)
+{
+	static const char *const parts[] = {
+		"{\"dists\":[[\"a\",null,null]],\"entries\":[[1,\"n\",\"v\"]]}",
+		"{\"dists\":[[\"a\",null,null],[\"b\",null,null]],"
+		"\"entries\":[[1,\"n\",\"v\"],[0,\"n\",\"v\"]]}",
+		"{\"dists\":[[null,null,null]],\"entries\":[[0,\"n\",\"v\"]]}",
+		"{\"dists\":[[\"a\",1,null]],\"entries\":[[0,\"n\",\"v\"]]}",
+		"{\"dists\":[[\"a\",null]],\"entries\":[]}",
+		"{\"dists\":[],\"entries\":[[0,\"n\",\"v\"]]}",
+		"{\"dists\":[[\"a\",null,null]],\"entries\":[[0,\"n\",2]]}",
+		"{\"dists\":[[\"a\",null,null]],\"entries\":[[-1,\"n\",\"v\"]]}",
+		"[]",
+		"{\"dists\":{},\"entries\":[]}",
+		"{\"dists\":[],\"entries\":[]}x",
+	};
+	const char *good = "{\"dists\":[[\"a\",\"A\",\"1\"]],"
+			   "\"entries\":[[0,\"n\",\"v\"]]}";
+	struct ep_cache_file cf;
+	struct ep_scan part = {0};
+
+	/* the construction itself is right */
+	ck_assert_int_eq(open_with_group(good, NULL, &cf), 0);
+	ck_assert_int_eq(ep_cache_read_group(&cf, "g", &part), 0);
+	ck_assert_uint_eq(part.n, 1);
+	ck_assert_str_eq(part.dists[0].entries.v[0].value, "v");
+	ep_scan_release(&part);
+	ep_cache_close(&cf);
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		ck_assert_int_eq(open_with_group(parts[i], NULL, &cf), 0);
+		ck_assert_msg(ep_cache_read_group(&cf, "g", &part) < 0,
+			      "part %zu accepted", i);
+		ck_assert_uint_eq(part.n, 0);
+		ep_scan_release(&part);
+		ep_cache_close(&cf);
+	}
+}
+END_TEST
+
+START_TEST(test_hostile_group_index)
+{
+	static const char *const buckets[] = {
+		/* a name that does not hash to this bucket */
+		"[[\"not-g\",OFF,LEN,1]]",
+		/* unsorted */
+		"[[\"g\",OFF,LEN,1],[\"g\",1,1,1]]",
+		/* out of range, short rows, wrong types */
+		"[[\"g\",OFF,99999LEN,1]]",
+		"[[\"g\",OFF,LEN]]",
+		"[[\"g\",\"OFF\",LEN,1]]",
+		"[[1,OFF,LEN,1]]",
+		"{\"g\":[OFF,LEN,1]}",
+		"[[\"g\",OFF,LEN,-1]]",
+	};
+	const char *good = "{\"dists\":[[\"a\",\"A\",\"1\"]],"
+			   "\"entries\":[[0,\"n\",\"v\"]]}";
+
+	for (size_t i = 0; i < sizeof(buckets) / sizeof(buckets[0]); i++) {
+		struct ep_cache_file cf;
+		struct ep_scan part = {0};
+		struct ep_strset set = {0};
+
+		ck_assert_int_eq(open_with_group(good, buckets[i], &cf), 0);
+		/* a lookup may stop at the first match (cases 0 and 1), a
+		 * listing checks every row */
+		ck_assert_msg(ep_cache_read_group(&cf, "g", &part) < 0 || i <= 1,
+			      "bucket %zu accepted", i);
+		ck_assert_msg(ep_cache_list_groups(&cf, &set) < 0,
+			      "bucket %zu listed", i);
+		ep_strset_release(&set);
+		ep_scan_release(&part);
+		ep_cache_close(&cf);
+	}
+}
+END_TEST
+
+START_TEST(test_strict_relpaths_checked)
+{
+	static const char *const rows[] = {
+		"[[\"/etc/passwd\",null]]",
+		"[[\"../x\",null]]",
+		"[[\"a//b\",null]]",
+		"[[\"a/../../b\",null]]",
+		"[[\"a\",\"1\",2,3]]",
+		"[[\"a\",\"x\",2,3,4]]",
+	};
+
+	char *nulls = buckets_with(0, NULL, 64);
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct ep_buf f = {0};
+		struct ep_cache_file cf;
+		const char *reason;
+		size_t len = strlen(rows[i]);
+
+		ep_buf_printf(&f,
+			      "{\"header\":{\"format\":\"epcache-entry-points\","
+			      "\"version\":1,\"generator\":\"x\",\"mode\":"
+			      "\"strict\",\"directory\":{\"dev\":\"1\",\"ino\":"
+			      "\"2\",\"mtime\":[3,4],\"names_checksum\":null},"
+			      "\"egg\":null,\"index\":{\"names\":[0,%zu],"
+			      "\"distributions\":[0,%zu],\"strict\":[0,%zu],"
+			      "\"groups\":{\"count\":0,\"buckets\":%s}}},\n"
+			      "\"data\":%s}\n",
+			      len, len, len, nulls, rows[i]);
+		ck_assert_int_eq(
+			ep_cache_open(memfd_with(f.data, f.len), &cf, &reason), 0);
+		ck_assert_msg(ep_cache_check_stamps(&cf, AT_FDCWD) < 0,
+			      "row %zu accepted", i);
+		ep_cache_close(&cf);
+		ep_buf_release(&f);
+	}
+	free(nulls);
+}
+END_TEST
+
+START_TEST(test_claimed_huge_size)
+{
+	struct ep_cache_file cf;
+	const char *reason;
+	char *p = fx_path(site, "big");
+	int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+	/* A sparse 2 GiB file: refused before anything is read */
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "{\"header\":", 10), 10);
+	ck_assert_int_eq(ftruncate(fd, 2LL * 1024 * 1024 * 1024), 0);
+	ck_assert_int_eq(ep_cache_open(fd, &cf, &reason), -EBADMSG);
+	ck_assert_str_eq(reason, "cache file too large");
+	unlink(p);
+	free(p);
+}
+END_TEST
+
+static Suite *
+cache_suite(void)
+{
+	Suite *s = suite_create("cache-format");
+	TCase *tc = tcase_create("format");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_plain_json_reader);
+	tcase_add_test(tc, test_reproducible);
+	tcase_add_test(tc, test_truncated_everywhere);
+	tcase_add_test(tc, test_bit_flips_everywhere);
+	tcase_add_test(tc, test_hostile_headers);
+	tcase_add_test(tc, test_unknown_version);
+	tcase_add_test(tc, test_deep_nesting);
+	tcase_add_test(tc, test_hostile_group_parts);
+	tcase_add_test(tc, test_hostile_group_index);
+	tcase_add_test(tc, test_strict_relpaths_checked);
+	tcase_add_test(tc, test_claimed_huge_size);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(cache_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,517 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Rebuilding and judging caches: every validation mode, the racy-timestamp
+ * rule, trust (ownership and permissions), and the writer's failure paths
+ * as seen through epcache_rebuild().
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "epcache-private.h"
+#include "fixtures.h"
+
+static char *site;
+static struct epcache *ctx;
+
+static void
+quiet(struct epcache *c, enum epcache_log_priority p, void *ud,
+      const char *fmt, va_list args)
+{
+	(void)c;
+	(void)p;
+	(void)ud;
+	(void)fmt;
+	(void)args;
+}
+
+static void
+setup(void)
+{
+	site = fx_tmpdir();
+	ctx = epcache_new();
+	epcache_set_log_handler(ctx, quiet, NULL);
+	setenv("PKGSYSTEM_ENABLE_FSYNC", "0", 1);
+}
+
+static void
+teardown(void)
+{
+	fx_rmrf(site);
+	free(site);
+	epcache_free(ctx);
+}
+
+static enum epcache_status
+status_of(const char *dir, char *reason_out)
+{
+	struct ep_cache_file cf;
+	enum epcache_status st;
+	char reason[256];
+	char *egg = ep_egg_name_for_path(dir);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ep_cache_evaluate(fd, egg, &cf, &st, reason,
+					   sizeof(reason)),
+			 0);
+	if (st == EPCACHE_STATUS_FRESH)
+		ep_cache_close(&cf);
+	if (reason_out)
+		strcpy(reason_out, reason);
+	free(egg);
+	close(fd);
+	return st;
+}
+
+static void
+rebuild(enum epcache_mode mode)
+{
+	bool rebuilt;
+
+	ck_assert_int_eq(epcache_rebuild(ctx, site, mode, 0, &rebuilt), 0);
+	ck_assert(rebuilt);
+}
+
+static char *
+cache_path(void)
+{
+	return fx_path(site, EP_CACHE_SUBDIR "/" EP_CACHE_FILE);
+}
+
+START_TEST(test_missing_then_fresh)
+{
+	char reason[256];
+
+	fx_dist(site, "a-1.dist-info", "a", "1", "[g]\na = a\n");
+	ck_assert_int_eq(status_of(site, reason), EPCACHE_STATUS_MISSING);
+	ck_assert_str_eq(reason, "no cache");
+	rebuild(EPCACHE_MODE_MTIME);
+	ck_assert_int_eq(status_of(site, reason), EPCACHE_STATUS_FRESH);
+}
+END_TEST
+
+START_TEST(test_mtime_mode_install_and_remove)
+{
+	char *p;
+
+	fx_dist(site, "a-1.dist-info", "a", "1", "[g]\na = a\n");
+	rebuild(EPCACHE_MODE_MTIME);
+	fx_dist(site, "b-1.dist-info", "b", "1", "[g]\nb = b\n");
+	ck_assert_int_eq(status_of(site, NULL), EPCACHE_STATUS_STALE);
+	rebuild(EPCACHE_MODE_MTIME);
+	ck_assert_int_eq(status_of(site, NULL), EPCACHE_STATUS_FRESH);
+	p = fx_path(site, "b-1.dist-info");
+	fx_rmrf(p);
+	free(p);
+	ck_assert_int_eq(status_of(site, NULL), EPCACHE_STATUS_STALE);
+}
+END_TEST
+
+/* An upgrade that keeps the dist-info name: only strict mode notices. */
+START_TEST(test_in_place_upgrade)
+{
+	fx_dist(site, "a-1.dist-info", "a", "1", "[g]\na = a\n");
+	rebuild(EPCACHE_MODE_MTIME);
+	fx_write(site, "a-1.dist-info/entry_points.txt", "[g]\na = changed\n");
+	ck_assert_int_eq(status_of(site, NULL), EPCACHE_STATUS_FRESH);
+
+	rebuild(EPCACHE_MODE_STRICT);
+	ck_assert_int_eq(status_of(site, NULL), EPCACHE_STATUS_FRESH);
+	fx_write(site, "a-1.dist-info/entry_points.txt", "[g]\na = again!\n");
+	ck_assert_int_eq(status_of(site, NULL), EPCACHE_STATUS_STALE);
+	rebuild(EPCACHE_MODE_STRICT);
+	fx_write(site, "a-1.dist-info/PKG-INFO", "Name: a\n");
+	ck_assert_int_eq(status_of(site, NULL), EPCACHE_STATUS_STALE);
+}
+END_TEST
+
+START_TEST(test_trust_mode)
+{
+	fx_dist(site, "a-1.dist-info", "a", "1", "[g]\na = a\n");
+	rebuild(EPCACHE_MODE_TRUST);
+	fx_dist(site, "b-1.dist-info", "b", "1", "[g]\nb = b\n");
+	ck_assert_int_eq(status_of(site, NULL), EPCACHE_STATUS_FRESH);
+}
+END_TEST
+
+START_TEST(test_checksum_identity)
+{
+	struct ep_dir_identity a, b;
+	int fd = open(site, O_RDONLY | O_DIRECTORY);
+
+	fx_mkdir(site, "x.dist-info");
+	ck_assert_int_eq(ep_dir_identity_get(fd, true, &a), 0);
+	ck_assert(a.checksum_used);
+	/* the mtime may change without the names changing: still equal */
+	ck_assert_int_eq(ep_dir_identity_get(fd, true, &b), 0);
+	ck_assert(ep_dir_identity_equal(&a, &b));
+	fx_mkdir(site, "y.dist-info");
+	ck_assert_int_eq(ep_dir_identity_get(fd, true, &b), 0);
+	ck_assert(!ep_dir_identity_equal(&a, &b));
+	/* and the cache subdirectory does not count */
+	ck_assert_int_eq(ep_dir_identity_get(fd, true, &a), 0);
+	fx_mkdir(site, EP_CACHE_SUBDIR);
+	ck_assert_int_eq(ep_dir_identity_get(fd, true, &b), 0);
+	ck_assert(ep_dir_identity_equal(&a, &b));
+	/* mtime identity and checksum identity never compare equal */
+	ck_assert_int_eq(ep_dir_identity_get(fd, false, &b), 0);
+	ck_assert(!ep_dir_identity_equal(&a, &b));
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_checksum_order_independent)
+{
+	uint64_t a, b;
+	char *other = fx_tmpdir();
+	int fa, fb;
+
+	/* same names, created in opposite orders */
+	fx_mkdir(site, "p");
+	fx_mkdir(site, "q");
+	fx_mkdir(other, "q");
+	fx_mkdir(other, "p");
+	fa = open(site, O_RDONLY | O_DIRECTORY);
+	fb = open(other, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_eq(ep_dir_names_checksum(fa, &a), 0);
+	ck_assert_int_eq(ep_dir_names_checksum(fb, &b), 0);
+	ck_assert(a == b);
+	fx_mkdir(other, "pq");
+	ck_assert_int_eq(ep_dir_names_checksum(fb, &b), 0);
+	ck_assert(a != b);
+	close(fa);
+	close(fb);
+	fx_rmrf(other);
+	free(other);
+}
+END_TEST
+
+/* The writer never records a directory mtime from the tick the scan
+ * started in: a dist created right after the rebuild is always seen. */
+START_TEST(test_racy_rounds)
+{
+	for (int i = 0; i < 200; i++) {
+		char name[64], *p;
+		struct stat st, lock;
+
+		snprintf(name, sizeof(name), "r%d-1.dist-info", i);
+		fx_dist(site, name, "r", "1", "[g]\nr = r\n");
+		rebuild(EPCACHE_MODE_MTIME);
+		fx_mkdir(site, "extra");
+		ck_assert_msg(status_of(site, NULL) == EPCACHE_STATUS_STALE,
+			      "round %d: change after rebuild not seen", i);
+		p = fx_path(site, "extra");
+		rmdir(p);
+		free(p);
+		/* what the rule guarantees, directly */
+		rebuild(EPCACHE_MODE_MTIME);
+		p = fx_path(site, EP_CACHE_SUBDIR "/" EP_CACHE_LOCK);
+		ck_assert_int_eq(stat(p, &lock), 0);
+		free(p);
+		ck_assert_int_eq(stat(site, &st), 0);
+		ck_assert(st.st_mtim.tv_sec < lock.st_mtim.tv_sec ||
+			  (st.st_mtim.tv_sec == lock.st_mtim.tv_sec &&
+			   st.st_mtim.tv_nsec < lock.st_mtim.tv_nsec));
+	}
+}
+END_TEST
+
+START_TEST(test_if_stale)
+{
+	bool rebuilt;
+
+	fx_dist(site, "a-1.dist-info", "a", "1", "[g]\na = a\n");
+	ck_assert_int_eq(epcache_rebuild(ctx, site, EPCACHE_MODE_MTIME,
+					 EPCACHE_REBUILD_IF_STALE, &rebuilt),
+			 0);
+	ck_assert(rebuilt);
+	ck_assert_int_eq(epcache_rebuild(ctx, site, EPCACHE_MODE_MTIME,
+					 EPCACHE_REBUILD_IF_STALE, &rebuilt),
+			 0);
+	ck_assert(!rebuilt);
+	/* a different mode is a reason to rebuild */
+	ck_assert_int_eq(epcache_rebuild(ctx, site, EPCACHE_MODE_STRICT,
+					 EPCACHE_REBUILD_IF_STALE, &rebuilt),
+			 0);
+	ck_assert(rebuilt);
+	fx_dist(site, "b-1.dist-info", "b", "1", NULL);
+	ck_assert_int_eq(epcache_rebuild(ctx, site, EPCACHE_MODE_STRICT,
+					 EPCACHE_REBUILD_IF_STALE, &rebuilt),
+			 0);
+	ck_assert(rebuilt);
+}
+END_TEST
+
+START_TEST(test_reproducible_rebuild)
+{
+	char *p = cache_path();
+	char *a, *b;
+	size_t la, lb;
+
+	fx_dist(site, "a-1.dist-info", "a", "1", "[g]\na = a\n");
+	fx_dist(site, "b-1.dist-info", "b", "1", "[h]\nb = b\n");
+	rebuild(EPCACHE_MODE_STRICT);
+	a = fx_read(p, &la);
+	rebuild(EPCACHE_MODE_STRICT);
+	b = fx_read(p, &lb);
+	ck_assert_uint_eq(la, lb);
+	ck_assert(memcmp(a, b, la) == 0);
+	free(a);
+	free(b);
+	free(p);
+}
+END_TEST
+
+START_TEST(test_untrusted_modes)
+{
+	char *p = cache_path(), *d = fx_path(site, EP_CACHE_SUBDIR);
+	char reason[256];
+
+	fx_dist(site, "a-1.dist-info", "a", "1", "[g]\na = a\n");
+	rebuild(EPCACHE_MODE_MTIME);
+	ck_assert_int_eq(chmod(p, 0664), 0);
+	ck_assert_int_eq(status_of(site, reason), EPCACHE_STATUS_UNTRUSTED);
+	ck_assert_str_eq(reason, "cache file is writable by group or others");
+	ck_assert_int_eq(chmod(p, 0646), 0);
+	ck_assert_int_eq(status_of(site, NULL), EPCACHE_STATUS_UNTRUSTED);
+	ck_assert_int_eq(chmod(p, 0644), 0);
+	ck_assert_int_eq(status_of(site, NULL), EPCACHE_STATUS_FRESH);
+	ck_assert_int_eq(chmod(d, 0777), 0);
+	ck_assert_int_eq(status_of(site, reason), EPCACHE_STATUS_UNTRUSTED);
+	ck_assert_str_eq(reason, "cache directory is writable by group or others");
+	ck_assert_int_eq(chmod(d, 0755), 0);
+	free(p);
+	free(d);
+}
+END_TEST
+
+START_TEST(test_untrusted_owner)
+{
+	char *p = cache_path();
+	char reason[256];
+
+	if (geteuid() != 0) {
+		printf("SKIP test_untrusted_owner: needs root to chown\n");
+		free(p);
+		return;
+	}
+	fx_dist(site, "a-1.dist-info", "a", "1", "[g]\na = a\n");
+	rebuild(EPCACHE_MODE_MTIME);
+	/* root-owned site, cache owned by somebody else */
+	ck_assert_int_eq(chown(p, 65534, 65534), 0);
+	ck_assert_int_eq(status_of(site, reason), EPCACHE_STATUS_UNTRUSTED);
+	ck_assert_str_eq(reason, "cache file is owned by neither root nor the "
+				 "directory's owner");
+	/* ... unless that somebody owns the site directory */
+	ck_assert_int_eq(chown(site, 65534, 65534), 0);
+	ck_assert_int_eq(status_of(site, NULL), EPCACHE_STATUS_FRESH);
+	free(p);
+}
+END_TEST
+
+START_TEST(test_symlinked_cache_refused)
+{
+	char *d = fx_path(site, EP_CACHE_SUBDIR);
+	char *elsewhere = fx_tmpdir(), *target;
+	char reason[256];
+	bool rebuilt;
+
+	fx_dist(site, "a-1.dist-info", "a", "1", "[g]\na = a\n");
+	target = fx_path(elsewhere, "c");
+	fx_mkdir(elsewhere, "c");
+	ck_assert_int_eq(symlink(target, d), 0);
+	ck_assert_int_eq(status_of(site, reason), EPCACHE_STATUS_UNTRUSTED);
+	ck_assert_int_lt(epcache_rebuild(ctx, site, EPCACHE_MODE_MTIME, 0,
+					 &rebuilt),
+			 0);
+	ck_assert(!rebuilt);
+	{
+		char *lock = fx_path(target, EP_CACHE_LOCK);
+
+		ck_assert(!fx_exists(lock)); /* nothing created over there */
+		free(lock);
+	}
+	free(target);
+	free(d);
+	fx_rmrf(elsewhere);
+	free(elsewhere);
+}
+END_TEST
+
+START_TEST(test_corrupt_and_unknown_version)
+{
+	char reason[256];
+
+	fx_dist(site, "a-1.dist-info", "a", "1", "[g]\na = a\n");
+	rebuild(EPCACHE_MODE_MTIME);
+	fx_write(site, EP_CACHE_SUBDIR "/" EP_CACHE_FILE, "garbage");
+	ck_assert_int_eq(status_of(site, reason), EPCACHE_STATUS_CORRUPT);
+	fx_write(site, EP_CACHE_SUBDIR "/" EP_CACHE_FILE,
+		 "{\"header\":{\"format\":\"epcache-entry-points\",\"version\":9}"
+		 ",\n\"data\":{}}\n");
+	ck_assert_int_eq(status_of(site, reason), EPCACHE_STATUS_CORRUPT);
+	ck_assert_str_eq(reason, "unknown cache format version");
+	/* the next rebuild repairs it */
+	rebuild(EPCACHE_MODE_MTIME);
+	ck_assert_int_eq(status_of(site, NULL), EPCACHE_STATUS_FRESH);
+}
+END_TEST
+
+static int
+rebuild_as_nobody(void *data)
+{
+	struct epcache *c = epcache_new();
+	int rc;
+
+	epcache_set_log_handler(c, quiet, NULL);
+	rc = epcache_rebuild(c, data, EPCACHE_MODE_MTIME, 0, NULL);
+	epcache_free(c);
+	return rc == -EACCES ? 0 : 1;
+}
+
+START_TEST(test_unwritable_dir_keeps_cache)
+{
+	char *p = cache_path();
+	char *before, *after;
+	size_t lb, la;
+	int rc;
+
+	fx_dist(site, "a-1.dist-info", "a", "1", "[g]\na = a\n");
+	rebuild(EPCACHE_MODE_MTIME);
+	before = fx_read(p, &lb);
+	fx_dist(site, "b-1.dist-info", "b", "1", "[g]\nb = b\n");
+	rc = fx_as_nobody(rebuild_as_nobody, site);
+	if (rc < 0) {
+		printf("SKIP test_unwritable_dir_keeps_cache: not root\n");
+	} else {
+		ck_assert_int_eq(rc, 0);
+		after = fx_read(p, &la);
+		ck_assert_uint_eq(la, lb);
+		ck_assert(memcmp(before, after, la) == 0);
+		free(after);
+	}
+	free(before);
+	free(p);
+}
+END_TEST
+
+START_TEST(test_root_writes_user_owned)
+{
+	char *p = cache_path(), *d = fx_path(site, EP_CACHE_SUBDIR);
+	struct stat st;
+
+	if (geteuid() != 0) {
+		printf("SKIP test_root_writes_user_owned: needs root\n");
+		free(p);
+		free(d);
+		return;
+	}
+	ck_assert_int_eq(chown(site, 65534, 65534), 0);
+	fx_dist(site, "a-1.dist-info", "a", "1", "[g]\na = a\n");
+	rebuild(EPCACHE_MODE_MTIME);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_uint_eq(st.st_uid, 65534);
+	ck_assert_uint_eq(st.st_mode & 07777, 0644);
+	ck_assert_int_eq(stat(d, &st), 0);
+	ck_assert_uint_eq(st.st_uid, 65534);
+	ck_assert_int_eq(status_of(site, NULL), EPCACHE_STATUS_FRESH);
+	free(p);
+	free(d);
+}
+END_TEST
+
+START_TEST(test_rebuild_errors)
+{
+	char *f = fx_path(site, "file");
+
+	ck_assert_int_eq(epcache_rebuild(ctx, "/nonexistent/epcache", 0, 0, NULL),
+			 -ENOENT);
+	fx_write(site, "file", "x");
+	ck_assert_int_eq(epcache_rebuild(ctx, f, 0, 0, NULL), -ENOTDIR);
+	ck_assert_int_eq(epcache_rebuild(ctx, site, (enum epcache_mode)7, 0,
+					 NULL),
+			 -EINVAL);
+	free(f);
+}
+END_TEST
+
+START_TEST(test_remove)
+{
+	char *d = fx_path(site, EP_CACHE_SUBDIR);
+
+	fx_dist(site, "a-1.dist-info", "a", "1", "[g]\na = a\n");
+	rebuild(EPCACHE_MODE_MTIME);
+	ck_assert(fx_exists(d));
+	ck_assert_int_eq(epcache_remove(ctx, site), 0);
+	ck_assert(!fx_exists(d));
+	ck_assert_int_eq(epcache_remove(ctx, site), 0);
+	ck_assert_int_eq(status_of(site, NULL), EPCACHE_STATUS_MISSING);
+	free(d);
+}
+END_TEST
+
+START_TEST(test_mode_strings)
+{
+	enum epcache_mode m;
+
+	ck_assert_str_eq(epcache_mode_to_str(EPCACHE_MODE_STRICT), "strict");
+	ck_assert_int_eq(epcache_mode_from_str("trust", &m), 0);
+	ck_assert_int_eq(m, EPCACHE_MODE_TRUST);
+	ck_assert_int_eq(epcache_mode_from_str("MTIME", &m), -EINVAL);
+	ck_assert_int_eq(epcache_mode_from_str(NULL, &m), -EINVAL);
+	ck_assert_ptr_null(epcache_mode_to_str((enum epcache_mode)3));
+	ck_assert_str_eq(epcache_status_to_str(EPCACHE_STATUS_UNSUPPORTED),
+			 "unsupported");
+	ck_assert_ptr_null(epcache_status_to_str((enum epcache_status)6));
+}
+END_TEST
+
+static Suite *
+freshness_suite(void)
+{
+	Suite *s = suite_create("freshness");
+	TCase *tc = tcase_create("rebuild");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_missing_then_fresh);
+	tcase_add_test(tc, test_mtime_mode_install_and_remove);
+	tcase_add_test(tc, test_in_place_upgrade);
+	tcase_add_test(tc, test_trust_mode);
+	tcase_add_test(tc, test_checksum_identity);
+	tcase_add_test(tc, test_checksum_order_independent);
+	tcase_add_test(tc, test_racy_rounds);
+	tcase_add_test(tc, test_if_stale);
+	tcase_add_test(tc, test_reproducible_rebuild);
+	tcase_add_test(tc, test_untrusted_modes);
+	tcase_add_test(tc, test_untrusted_owner);
+	tcase_add_test(tc, test_symlinked_cache_refused);
+	tcase_add_test(tc, test_corrupt_and_unknown_version);
+	tcase_add_test(tc, test_unwritable_dir_keeps_cache);
+	tcase_add_test(tc, test_root_writes_user_owned);
+	tcase_add_test(tc, test_rebuild_errors);
+	tcase_add_test(tc, test_remove);
+	tcase_add_test(tc, test_mode_strings);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(freshness_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
