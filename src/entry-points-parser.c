@@ -15,35 +15,47 @@
 #include "epcache-private.h"
 #include "util-unicode.h"
 
-int
-ep_entry_list_add(struct ep_entry_list *l, const char *group,
-		  const char *name, const char *value)
+static int
+entry_list_grow(struct ep_entry_list *l)
 {
-	struct ep_entry e = {0};
+	size_t cap;
+	struct ep_entry *v;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct ep_entry *v;
+	if (l->n < l->cap)
+		return 0;
+	cap = l->cap ? l->cap * 2 : 16;
+	if (cap > SIZE_MAX / sizeof(*v))
+		return -ENOMEM;
+	v = realloc(l->v, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	l->v = v;
+	l->cap = cap;
+	return 0;
+}
 
-		if (cap > SIZE_MAX / sizeof(*v))
-			return -ENOMEM;
-		v = realloc(l->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	e.group = strdup(group);
-	e.name = strdup(name);
-	e.value = strdup(value);
-	if (!e.group || !e.name || !e.value) {
-		free(e.group);
-		free(e.name);
-		free(e.value);
+/* Takes the strings (NULL ones meaning an allocation failed) either way. */
+static int
+entry_list_take(struct ep_entry_list *l, char *group, char *name, char *value)
+{
+	if (!group || !name || !value || entry_list_grow(l) < 0) {
+		free(group);
+		free(name);
+		free(value);
 		return -ENOMEM;
 	}
-	l->v[l->n++] = e;
+	l->v[l->n].group = group;
+	l->v[l->n].name = name;
+	l->v[l->n].value = value;
+	l->n++;
 	return 0;
+}
+
+int
+ep_entry_list_add(struct ep_entry_list *l, const char *group, const char *name,
+		  const char *value)
+{
+	return entry_list_take(l, strdup(group), strdup(name), strdup(value));
 }
 
 void
@@ -69,17 +81,9 @@ static int
 entry_list_add_spans(struct ep_entry_list *l, struct span group,
 		     struct span name, struct span value)
 {
-	char *g, *n, *v;
-	int rc;
-
-	g = ep_strndup(group.p, group.len);
-	n = ep_strndup(name.p, name.len);
-	v = ep_strndup(value.p, value.len);
-	rc = (g && n && v) ? ep_entry_list_add(l, g, n, v) : -ENOMEM;
-	free(g);
-	free(n);
-	free(v);
-	return rc;
+	return entry_list_take(l, ep_strndup(group.p, group.len),
+			       ep_strndup(name.p, name.len),
+			       ep_strndup(value.p, value.len));
 }
 
 /* str.strip() of valid UTF-8: the bytes are known to decode. */
@@ -114,7 +118,7 @@ span_strip(struct span s)
 /* One line in the str.splitlines() sense, stripped. */
 struct line {
 	struct span text; /* stripped */
-	bool invalid;	  /* not UTF-8: importlib fails to decode the file */
+	bool invalid;     /* not UTF-8: importlib fails to decode the file */
 	bool has_nul;
 };
 

@@ -111,7 +111,7 @@ def ctype(values):
     return 'uint8_t' if m < 256 else 'uint16_t' if m < 65536 else 'uint32_t'
 
 
-def emit_array(out, decl, values, per_line=16):
+def emit_array(out, decl, values, per_line=12):
     out.append('%s[%d] = {' % (decl, len(values)))
     for i in range(0, len(values), per_line):
         out.append('\t' + ', '.join(str(v) for v in values[i:i + per_line]) +
@@ -154,6 +154,8 @@ def main():
     out.append('#include <stdint.h>')
     out.append('')
     out.append('#include "util-unicode.h"')
+    out.append('')
+    out.append('/* clang-format off */')
     out.append('')
     out.append('#define UNIDATA_VERSION "%s"' % unicodedata.unidata_version)
     out.append('#define SHIFT %d' % shift)

@@ -101,6 +101,35 @@ stamps_racy(const struct ep_scan *scan, const struct timespec *t0,
 	return racy;
 }
 
+/*
+ * An installer that creates a dist-info directory and then fills it
+ * leaves the site directory's mtime alone while it writes inside: a
+ * distribution directory modified since the scan began may have been read
+ * half-written. Checked after the scan, in every mode; what is written
+ * later still is caught by the installer's trigger, or by strict mode.
+ */
+static bool
+dists_racy(int sitefd, const struct ep_scan *scan, const struct timespec *t0,
+	   int64_t *sec, int64_t *nsec)
+{
+	bool racy = false;
+	struct stat st;
+
+	for (size_t i = 0; i < scan->n; i++) {
+		if (fstatat(sitefd, scan->dists[i].path, &st, 0) < 0)
+			continue;
+		if (!stamp_is_racy(st.st_mtim.tv_sec, st.st_mtim.tv_nsec, t0))
+			continue;
+		racy = true;
+		if (st.st_mtim.tv_sec > *sec ||
+		    (st.st_mtim.tv_sec == *sec && st.st_mtim.tv_nsec > *nsec)) {
+			*sec = st.st_mtim.tv_sec;
+			*nsec = st.st_mtim.tv_nsec;
+		}
+	}
+	return racy;
+}
+
 /* Wait until the filesystem clock has moved past @sec.@nsec. */
 static int
 wait_for_tick(int fd, int64_t sec, int64_t nsec)
@@ -163,7 +192,8 @@ scan_stable(struct epcache *ctx, const char *dir, int sitefd, int lockfd,
 		if (!ep_dir_identity_equal(id, &after)) {
 			ep_log_debug(ctx, "%s: changed during the scan, "
 				     "rescanning", dir);
-		} else if (strict && stamps_racy(scan, &t0, &sec, &nsec)) {
+		} else if ((strict && stamps_racy(scan, &t0, &sec, &nsec)) ||
+			   dists_racy(sitefd, scan, &t0, &sec, &nsec)) {
 			ep_log_debug(ctx, "%s: a distribution was modified in "
 				     "the current timestamp tick, waiting", dir);
 			rc = wait_for_tick(lockfd, sec, nsec);

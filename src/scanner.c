@@ -298,14 +298,14 @@ out:
  * (an egg-info file); an empty file counts as absent, as `or` does. */
 static int
 read_metadata(struct epcache *ctx, const char *display, int dirfd,
-	      struct ep_dist *dist)
+	      struct ep_dist *dist, size_t *n_warnings)
 {
 	static const char *const files[] = {"METADATA", "PKG-INFO", ""};
 	char *data = NULL;
-	size_t len = 0;
+	size_t len = 0, i;
 	int rc = 0;
 
-	for (size_t i = 0; i < 3; i++) {
+	for (i = 0; i < 3; i++) {
 		rc = read_dist_file(ctx, display, dirfd, dist->path, files[i],
 				    &data, &len);
 		if (rc < 0)
@@ -319,8 +319,15 @@ read_metadata(struct epcache *ctx, const char *display, int dirfd,
 		return 0;
 	rc = ep_metadata_parse(data, len, &dist->name, &dist->version);
 	if (rc == -EILSEQ) {
-		ep_log_warn(ctx, "%s/%s: metadata is not valid UTF-8", display,
-			    dist->path);
+		/* importlib raises on bad UTF-8; a NUL it would keep, but a C
+		 * string cannot: either way Name/Version are unknown to us */
+		ep_log_warn(ctx, "%s/%s%s%s: %s", display, dist->path,
+			    *files[i] ? "/" : "", files[i],
+			    memchr(data, '\0', len)
+				    ? "NUL byte in the metadata; Name and "
+				      "Version ignored"
+				    : "metadata is not valid UTF-8");
+		(*n_warnings)++;
 		rc = 0;
 	}
 	free(data);
@@ -416,7 +423,8 @@ scan_one(struct epcache *ctx, const char *display, int dirfd, bool stamps,
 	d.egg = c->egg;
 	if ((rc = read_entry_points(ctx, display, dirfd, &d,
 				    &out->n_warnings)) < 0 ||
-	    (rc = read_metadata(ctx, display, dirfd, &d)) < 0)
+	    (rc = read_metadata(ctx, display, dirfd, &d,
+				  &out->n_warnings)) < 0)
 		goto out;
 	if (stamps && (rc = fill_stamps(dirfd, &d)) < 0)
 		goto out;

@@ -216,9 +216,9 @@ str_lower(const char *s, size_t len, size_t *len_out)
 		if (c < 0x80) {
 			if (out_reserve(&o, 1) < 0)
 				goto fail;
-			o.data[o.len++] = (char)((c >= 'A' && c <= 'Z')
-							 ? c + ('a' - 'A')
-							 : c);
+			o.data[o.len++] =
+				(char)((c >= 'A' && c <= 'Z') ? c + ('a' - 'A')
+							      : c);
 			rec = ep_uni_record(c);
 			if (!(rec->flags & EP_UNI_CASE_IGNORABLE))
 				cased_before = rec->flags & EP_UNI_CASED;
@@ -235,17 +235,19 @@ str_lower(const char *s, size_t len, size_t *len_out)
 		}
 		rec = ep_uni_record(cp);
 		if (cp == CAPITAL_SIGMA) {
-			uint32_t low = sigma_is_final(s, len, i + n,
-						      cased_before)
-					       ? SMALL_FINAL_SIGMA
-					       : SMALL_SIGMA;
+			uint32_t low =
+				sigma_is_final(s, len, i + n, cased_before)
+					? SMALL_FINAL_SIGMA
+					: SMALL_SIGMA;
 			rc = out_put(&o, enc, utf8_encode(low, enc));
 		} else if (rec->flags & EP_UNI_LOWER_SPECIAL) {
 			const char *m = ep_uni_lower_special(cp);
 
-			rc = m ? out_put(&o, m, strlen(m)) : out_put(&o, s + i, n);
+			rc = m ? out_put(&o, m, strlen(m))
+			       : out_put(&o, s + i, n);
 		} else {
-			uint32_t low = (uint32_t)((int32_t)cp + rec->lower_delta);
+			uint32_t low =
+				(uint32_t)((int32_t)cp + rec->lower_delta);
 
 			rc = out_put(&o, enc, utf8_encode(low, enc));
 		}

@@ -10,10 +10,10 @@
 #include <stdint.h>
 
 enum ep_uni_flags {
-	EP_UNI_ALNUM = 0x01,	      /* str.isalnum() */
-	EP_UNI_SPACE = 0x02,	      /* str.isspace() */
+	EP_UNI_ALNUM = 0x01,          /* str.isalnum() */
+	EP_UNI_SPACE = 0x02,          /* str.isspace() */
 	EP_UNI_LINEBREAK = 0x04,      /* a str.splitlines() boundary */
-	EP_UNI_CASED = 0x08,	      /* Cased and not Case_Ignorable */
+	EP_UNI_CASED = 0x08,          /* Cased and not Case_Ignorable */
 	EP_UNI_CASE_IGNORABLE = 0x10, /* Case_Ignorable */
 	EP_UNI_LOWER_SPECIAL = 0x20,  /* str.lower() gives several chars */
 };

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "epcache-private.h"
@@ -220,6 +221,84 @@ START_TEST(test_racy_rounds)
 		ck_assert(st.st_mtim.tv_sec < lock.st_mtim.tv_sec ||
 			  (st.st_mtim.tv_sec == lock.st_mtim.tv_sec &&
 			   st.st_mtim.tv_nsec < lock.st_mtim.tv_nsec));
+	}
+}
+END_TEST
+
+/* A distribution directory written into just before the rebuild (an
+ * installer filling a dist-info in place) makes the writer wait for the
+ * next tick and rescan: the snapshot it records is older than its t0.
+ * Kernels with multigrain timestamps rarely produce the same-tick case by
+ * themselves, so the dist directory's mtime is set a little ahead. */
+START_TEST(test_racy_dist_dir)
+{
+	for (int i = 0; i < 20; i++) {
+		char name[64], *p, *lockp;
+		struct stat st, lock;
+
+		snprintf(name, sizeof(name), "d%d-1.dist-info", i);
+		fx_dist(site, name, "d", "1", NULL);
+		rebuild(EPCACHE_MODE_MTIME);
+		/* the dist-info is filled in after its mkdir */
+		snprintf(name, sizeof(name), "d%d-1.dist-info/entry_points.txt",
+			 i);
+		fx_write(site, name, "[g]\nd = d\n");
+		snprintf(name, sizeof(name), "d%d-1.dist-info", i);
+		p = fx_path(site, name);
+		{
+			struct timespec ts[2];
+
+			clock_gettime(CLOCK_REALTIME, &ts[0]);
+			ts[0].tv_nsec += 20000000;
+			if (ts[0].tv_nsec >= 1000000000) {
+				ts[0].tv_sec++;
+				ts[0].tv_nsec -= 1000000000;
+			}
+			ts[1] = ts[0];
+			ck_assert_int_eq(utimensat(AT_FDCWD, p, ts, 0), 0);
+		}
+		rebuild(EPCACHE_MODE_MTIME);
+		lockp = fx_path(site, EP_CACHE_SUBDIR "/" EP_CACHE_LOCK);
+		ck_assert_int_eq(stat(p, &st), 0);
+		ck_assert_int_eq(stat(lockp, &lock), 0);
+		ck_assert(st.st_mtim.tv_sec < lock.st_mtim.tv_sec ||
+			  (st.st_mtim.tv_sec == lock.st_mtim.tv_sec &&
+			   st.st_mtim.tv_nsec < lock.st_mtim.tv_nsec));
+		free(p);
+		free(lockp);
+	}
+}
+END_TEST
+
+/* The site directory itself stamped in (or after) the tick the rebuild
+ * starts in: the writer waits for the clock, so that no later change can
+ * share the recorded mtime. */
+START_TEST(test_racy_site_dir)
+{
+	for (int i = 0; i < 10; i++) {
+		struct timespec ts[2];
+		struct stat st, lock;
+		char *lockp = fx_path(site, EP_CACHE_SUBDIR "/" EP_CACHE_LOCK);
+		char name[64];
+
+		snprintf(name, sizeof(name), "s%d-1.dist-info", i);
+		fx_dist(site, name, "s", "1", NULL);
+		clock_gettime(CLOCK_REALTIME, &ts[0]);
+		ts[0].tv_nsec += 20000000;
+		if (ts[0].tv_nsec >= 1000000000) {
+			ts[0].tv_sec++;
+			ts[0].tv_nsec -= 1000000000;
+		}
+		ts[1] = ts[0];
+		ck_assert_int_eq(utimensat(AT_FDCWD, site, ts, 0), 0);
+		rebuild(EPCACHE_MODE_MTIME);
+		ck_assert_int_eq(stat(site, &st), 0);
+		ck_assert_int_eq(stat(lockp, &lock), 0);
+		ck_assert(st.st_mtim.tv_sec < lock.st_mtim.tv_sec ||
+			  (st.st_mtim.tv_sec == lock.st_mtim.tv_sec &&
+			   st.st_mtim.tv_nsec < lock.st_mtim.tv_nsec));
+		ck_assert_int_eq(status_of(site, NULL), EPCACHE_STATUS_FRESH);
+		free(lockp);
 	}
 }
 END_TEST
@@ -489,6 +568,8 @@ freshness_suite(void)
 	tcase_add_test(tc, test_checksum_identity);
 	tcase_add_test(tc, test_checksum_order_independent);
 	tcase_add_test(tc, test_racy_rounds);
+	tcase_add_test(tc, test_racy_dist_dir);
+	tcase_add_test(tc, test_racy_site_dir);
 	tcase_add_test(tc, test_if_stale);
 	tcase_add_test(tc, test_reproducible_rebuild);
 	tcase_add_test(tc, test_untrusted_modes);

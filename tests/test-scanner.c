@@ -250,7 +250,7 @@ START_TEST(test_bad_dists_warn)
 	ck_assert_uint_eq(find(&s, "z-1.dist-info")->entries.n, 1);
 	ck_assert_uint_eq(find(&s, "w-1.dist-info")->entries.n, 0);
 	ck_assert_int_eq(n_warnings, 3);
-	ck_assert_uint_eq(s.n_warnings, 2); /* the two counted by the scan */
+	ck_assert_uint_eq(s.n_warnings, 3);
 	ep_scan_release(&s);
 }
 END_TEST
@@ -268,6 +268,29 @@ START_TEST(test_bad_line_warning_names_file_and_line)
 	ck_assert_msg(strncmp(last_warning, want, strlen(want)) == 0,
 		      "warning '%s'", last_warning);
 	free(want);
+	ep_scan_release(&s);
+}
+END_TEST
+
+START_TEST(test_metadata_warning_names_file)
+{
+	struct ep_scan s;
+
+	fx_write(site, "z-1.dist-info/METADATA", "Name: \xff\n");
+	fx_write_len(site, "n-1.egg-info", "Name: a\0b\nVersion: 1\n", 21);
+	scan(site, false, &s);
+	ck_assert_int_eq(n_warnings, 2);
+	ck_assert_ptr_null(find(&s, "n-1.egg-info")->name);
+	ep_scan_release(&s);
+	n_warnings = 0;
+	fx_rmrf(site);
+	fx_mkdir(site, "");
+	fx_write(site, "z-1.dist-info/METADATA", "Name: \xff\n");
+	scan(site, false, &s);
+	ck_assert_msg(strstr(last_warning,
+			     "z-1.dist-info/METADATA: metadata is not valid "
+			     "UTF-8") != NULL,
+		      "%s", last_warning);
 	ep_scan_release(&s);
 }
 END_TEST
@@ -372,6 +395,7 @@ scanner_suite(void)
 	tcase_add_test(tc, test_metadata_fallbacks);
 	tcase_add_test(tc, test_bad_dists_warn);
 	tcase_add_test(tc, test_bad_line_warning_names_file_and_line);
+	tcase_add_test(tc, test_metadata_warning_names_file);
 	tcase_add_test(tc, test_fifo_does_not_block);
 	tcase_add_test(tc, test_egg_path_entry);
 	tcase_add_test(tc, test_egg_name_for_path);

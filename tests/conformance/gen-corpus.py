@@ -17,6 +17,7 @@ Layout of DEST:
     b/             overlaps with a/ (shadowing), listing-order grouping
     c/             entry_points.txt parsing corner cases
     u/             unicode (and non-UTF-8) distribution directory names
+    nul/           NUL characters in entry_points.txt and METADATA
     e/             an empty directory
     Legacy_Pkg-1.0-py3.11.egg/  mixed.EGG/  trail.egg/  fileegg.egg/
                    .egg path entries (EGG-INFO children)
@@ -246,7 +247,6 @@ def gen_a(g):
         ("colonfirst-1.0.dist-info", "Name: colonfirst\n:novalue\nVersion: 5\n",
          "a line starting with ':' is skipped but does not end the headers"),
         ("emptyname-1.0.dist-info", "Name:\nVersion:\n", "empty Name and Version headers"),
-        ("nulmeta-1.0.dist-info", "Name: nul\x00meta\nVersion: 1\n", "NUL inside the Name"),
         ("noeolmeta-1.0.dist-info", "Name: noeol\nVersion: 1", "no newline at the end of METADATA"),
         ("latemeta-1.0.dist-info", "Metadata-Version: 2.1\nSummary: x\nVersion: 4\nName: late\n",
          "Name after Version"),
@@ -465,9 +465,6 @@ def gen_c(g):
            case="c/unicode-whitespace",
            desc="str.strip() strips Unicode whitespace (NBSP, U+3000, U+2003...) but not "
            "U+200B/U+FEFF/U+180E")
-    body = "[nul]\nnul = a\x00b\nn\x00ul = c\n[g\x00x]\ny = 1\n"
-    g.dist(C, "ep_nul-1.0.dist-info", m("ep-nul"), body, case="c/nul",
-           desc="NUL bytes inside a value, a name and a group")
     body = "[noeol]\nlast = no newline at end"
     g.dist(C, "ep_noeol-1.0.dist-info", m("ep-noeol"), body, case="c/no-final-newline",
            desc="no newline at the end of the file")
@@ -495,6 +492,22 @@ def gen_c(g):
     # The dist that is upgraded in place by --mutate inplace
     g.dist(C, "inplace-1.0.dist-info", m("inplace"), "[inplace]\nold = c.inplace:old\n",
            case="c/inplace-target", desc="target of the in-place upgrade (strict mode)")
+
+
+# ---------------------------------------------------------------------------
+# good/nul: NUL characters (importlib keeps them; argv and C strings cannot)
+# ---------------------------------------------------------------------------
+
+def gen_nul(g):
+    N = "good/nul"
+    g.mkdir(N)
+    body = "[nul]\nnul = a\x00b\nn\x00ul = c\nplain = d\n[g\x00x]\ny = 1\n[nul.after]\nz = 1\n"
+    g.dist(N, "ep_nul-1.0.dist-info", meta("ep-nul", "1.0"), body, case="nul/entry-points",
+           desc="NUL inside a value, a name and a group: importlib keeps them as they are")
+    g.dist(N, "nulmeta-1.0.dist-info", "Name: nul\x00meta\nVersion: 1\n",
+           "[nul]\nnulmeta = nul.meta\n", case="nul/metadata", desc="NUL inside the Name header")
+    g.dist(N, "nul_control-1.0.dist-info", meta("nul-control", "1.0"),
+           "[nul]\ncontrol = nul.control\n", case="nul/control", desc="no NUL at all")
 
 
 # ---------------------------------------------------------------------------
@@ -721,6 +734,10 @@ GOOD_DIRS = ["good/a", "good/b", "good/c", "good/u", "good/e",
              "good/Legacy_Pkg-1.0-py3.11.egg", "good/mixed.EGG", "good/trail.egg",
              "good/fileegg.egg"]
 
+# NUL cases are kept out of the aggregated lists so that they show up as
+# their own, separately excludable tests (run-conformance --exclude /nul)
+NUL_DIRS = ["good/nul"]
+
 PATH_LISTS = {
     "a": ["good/a"],
     "b": ["good/b"],
@@ -743,6 +760,8 @@ PATH_LISTS = {
     "trailing-slash": ["good/trail.egg/", "good/trail.egg", "good/a/", "good/b"],
     "nonexistent-only": ["good/does-not-exist"],
     "file-only": ["good/not-a-dir.txt"],
+    "nul": ["good/nul"],
+    "nul+c": ["good/nul", "good/c"],
 }
 
 
@@ -757,11 +776,13 @@ def generate(dest):
     gen_b(g)
     gen_c(g)
     gen_u(g)
+    gen_nul(g)
     gen_eggs(g)
     gen_bad(g)
     manifest = {
         "format": "epcache-conformance-corpus 1",
         "good_dirs": GOOD_DIRS,
+        "cache_dirs": GOOD_DIRS + NUL_DIRS,
         "path_lists": PATH_LISTS,
         "cases": CASES,
         "bad_cases": BAD_CASES,
@@ -848,7 +869,7 @@ def main(argv):
     manifest = generate(args.dest)
     if not args.quiet:
         print("gen-corpus: %d cases (+%d bad cases), %d good path entries, %d path lists in %s"
-              % (len(manifest["cases"]), len(manifest["bad_cases"]), len(manifest["good_dirs"]),
+              % (len(manifest["cases"]), len(manifest["bad_cases"]), len(manifest["cache_dirs"]),
                  len(manifest["path_lists"]), args.dest))
     if args.verify:
         if not verify(args.dest, manifest, args.verify, args.quiet):

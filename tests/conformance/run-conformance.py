@@ -41,12 +41,14 @@ import argparse
 import concurrent.futures
 import difflib
 import json
+import shlex
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GEN = os.path.join(HERE, "gen-corpus.py")
@@ -79,6 +81,8 @@ class Results:
         return True
 
     def add(self, name, ok, detail=""):
+        if not self.wanted(name):
+            return
         if ok:
             self.passed += 1
             if self.verbose:
@@ -102,11 +106,16 @@ class Env:
         self.update = os.path.abspath(args.update)
         self.python = args.python
         self.jobs = args.jobs
+        # e.g. "valgrind --error-exitcode=3 -q": run the tools under it
+        self.wrapper = shlex.split(args.tool_wrapper or "")
         self.env = dict(os.environ)
         # fsync is not what this test is about; it only slows it down
         self.env.setdefault("PKGSYSTEM_ENABLE_FSYNC", "0")
 
     def run(self, cmd, timeout=120, input=None):
+        if self.wrapper and cmd[0] in (self.query, self.update):
+            cmd = self.wrapper + cmd
+            timeout *= 20
         try:
             r = subprocess.run(cmd, capture_output=True, timeout=timeout, env=self.env,
                                input=input)
@@ -131,6 +140,8 @@ def diff(expected, actual, limit=80):
     a = entries_to_lines(expected)
     b = entries_to_lines(actual)
     d = list(difflib.unified_diff(a, b, "importlib", "entrypoints-query", lineterm="", n=2))
+    d = [line if len(line) <= 400 else line[:300] + "...(%d chars)...%s" % (len(line), line[-60:])
+         for line in d]
     if len(d) > limit:
         d = d[:limit] + ["... (%d more diff lines)" % (len(d) - limit)]
     return "\n".join(d)
@@ -154,6 +165,23 @@ def short(b, limit=2000):
 # ---------------------------------------------------------------------------
 # reference side
 
+def documented_deviation(entries):
+    """The one place where epcache's answer differs from importlib's by
+    design: a C string cannot carry NUL. An entry line (or a whole section)
+    whose group, name or value contains NUL is dropped with a warning, and
+    a Name:/Version: containing NUL makes both unknown (null). Everything
+    else must be identical."""
+    out = []
+    for e in entries:
+        if any("\0" in e[k] for k in ("group", "name", "value")):
+            continue
+        d = e["dist"]
+        if any(v is not None and "\0" in v for v in (d["name"], d["version"])):
+            e = dict(e, dist={"name": None, "version": None})
+        out.append(e)
+    return out
+
+
 def dump_batch(env, paths, queries):
     """importlib's answer for every query, one interpreter for the lot."""
     cmd = [env.python, "-S", "-I", DUMP]
@@ -164,7 +192,7 @@ def dump_batch(env, paths, queries):
     rc, out, err = env.run(cmd, input=json.dumps(batch).encode())
     if rc != 0:
         raise RuntimeError("importlib-dump failed (rc=%s) for %r:\n%s" % (rc, paths, short(err)))
-    return dict(zip(queries, json.loads(out)))
+    return dict(zip(queries, map(documented_deviation, json.loads(out))))
 
 
 def queries_for(env, paths):
@@ -233,7 +261,7 @@ def check_status(env, name, paths, want):
         return name, False, err
     bad = []
     for p, (s, reason), w in zip(paths, st, want):
-        if w is not None and s != w:
+        if w is not None and s not in (w if isinstance(w, tuple) else (w,)):
             bad.append("%s: status %r (reason %r), expected %r" % (p, s, reason, w))
         if s == "corrupt":
             bad.append("%s: status corrupt (reason %r)" % (p, reason))
@@ -249,6 +277,13 @@ class Suite:
         self.tmp = tmp
         self.args = args
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=env.jobs)
+        self.last = time.monotonic()
+
+    def mark(self, what):
+        now = time.monotonic()
+        print("   %-44s %6.1f s" % (what, now - self.last))
+        sys.stdout.flush()
+        self.last = now
 
     def gather(self, tasks):
         """tasks: list of (name, fn, args); runs them in parallel, reports in order."""
@@ -285,6 +320,10 @@ class Suite:
                            capture_output=True, text=True)
         if r.returncode != 0:
             return "cp -a failed: %s" % r.stderr.strip()
+        # a cache some earlier run left in the real directory is not ours to
+        # test (and would make the "missing" phase meaningless): drop it from
+        # the copy
+        shutil.rmtree(os.path.join(root, "real", "dist-packages", ".epcache"), ignore_errors=True)
         return None
 
     def compare_all(self, label, lists, expected, nocache_too=True, only_nocache=False):
@@ -297,10 +336,13 @@ class Suite:
         self.gather(tasks)
 
     def expected_for(self, lists, queries):
-        exp = {}
-        for plname, paths in lists.items():
-            exp[plname] = dump_batch(self.env, paths, queries[plname])
-        return exp
+        """importlib's answers, one interpreter per path list, in parallel."""
+        futs = {n: self.pool.submit(dump_batch, self.env, ps, queries[n]) for n, ps in lists.items()}
+        return {n: f.result() for n, f in futs.items()}
+
+    def queries_for(self, lists):
+        futs = {n: self.pool.submit(queries_for, self.env, ps) for n, ps in lists.items()}
+        return {n: f.result() for n, f in futs.items()}
 
     def run_mode(self, mode, first):
         env = self.env
@@ -310,7 +352,7 @@ class Suite:
         manifest = self.gen_corpus(root, verify=first)
         ab = lambda rel: os.path.join(root, rel)  # noqa: E731  (keeps a trailing '/')
         lists = {n: [ab(p) for p in ps] for n, ps in manifest["path_lists"].items()}
-        dirs = [ab(d) for d in manifest["good_dirs"]]
+        dirs = [ab(d) for d in manifest["cache_dirs"]]
 
         if self.args.real:
             why = self.copy_real(root)
@@ -331,23 +373,31 @@ class Suite:
                     lists.update(real_lists)
                     dirs.append(rs)
 
-        queries = {n: queries_for(env, ps) for n, ps in lists.items()}
+        queries = self.queries_for(lists)
         if first:
             nq = sum(len(v) for v in queries.values())
             print("   %d path lists, %d queries per phase" % (len(lists), nq))
         expected = self.expected_for(lists, queries)
+        self.mark("importlib reference")
 
         def want_all(paths, status, overrides=None):
             overrides = overrides or {}
             out = []
             for p in paths:
                 key = os.path.normpath(p)
-                if key in overrides:
-                    out.append(overrides[key])
-                elif os.path.isdir(p):
-                    out.append(status)
+                if not os.path.isdir(p):
+                    w = None
+                elif key in overrides:
+                    w = overrides[key]
                 else:
-                    out.append(None)
+                    w = status
+                if w == "fresh" and p.endswith("/") and key.lower().endswith(".egg"):
+                    # "x.egg/" is not an .egg entry for importlib (its basename
+                    # is ''), while the cache was built for "x.egg": a reader
+                    # may use it (if it knows which children are eggs) or
+                    # fall back; either way the answer must be right.
+                    w = ("fresh", "stale")
+                out.append(w)
             return out
 
         # -- no cache anywhere
@@ -356,6 +406,7 @@ class Suite:
                       (env, "%s/missing/status/%s" % (mode, n), ps, want_all(ps, "missing")))
                      for n, ps in lists.items()])
         self.compare_all("%s/missing" % mode, lists, expected, nocache_too=False)
+        self.mark("no cache: --no-cache, status missing, cached")
 
         # -- build caches
         name = "%s/update" % mode
@@ -386,11 +437,14 @@ class Suite:
                          "rebuilding an unchanged directory changed its cache: %s"
                          % ", ".join(changed))
 
+        self.mark("update-entrypoints-cache (twice)")
+
         # -- fresh caches
         self.gather([("%s/fresh/status/%s" % (mode, n), check_status,
                       (env, "%s/fresh/status/%s" % (mode, n), ps, want_all(ps, "fresh")))
                      for n, ps in lists.items()])
         self.compare_all("%s/fresh" % mode, lists, expected)
+        self.mark("fresh: status, cached, --no-cache")
 
         if mode == "trust":
             print("   (trust mode does no freshness check by design: no stale phase)")
@@ -406,12 +460,14 @@ class Suite:
             self.mutate(root, "real")
             stale[os.path.normpath(ab("real/dist-packages"))] = "stale"
         # the mutations change the answers: ask importlib again
-        queries = {n: queries_for(env, ps) for n, ps in lists.items()}
+        queries = self.queries_for(lists)
         expected = self.expected_for(lists, queries)
+        self.mark("mutations + importlib reference")
         self.gather([("%s/stale/status/%s" % (mode, n), check_status,
                       (env, "%s/stale/status/%s" % (mode, n), ps, want_all(ps, "fresh", stale)))
                      for n, ps in lists.items()])
         self.compare_all("%s/stale" % mode, lists, expected)
+        self.mark("stale: status, cached, --no-cache")
 
     def run_bad(self):
         env = self.env
@@ -469,6 +525,8 @@ def main(argv):
     ap.add_argument("--no-bad", action="store_true", help="skip the bad-corpus checks")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--verbose", "-v", action="store_true")
+    ap.add_argument("--tool-wrapper",
+                    help="command to run both tools under, e.g. valgrind")
     args = ap.parse_args(argv)
 
     for tool in (args.query, args.update):
