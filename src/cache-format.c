@@ -29,6 +29,38 @@ static const int ser_flags = JSON_C_TO_STRING_PLAIN |
 
 /* ------------------------------------------------------------ writing */
 
+/*
+ * Directory names need not be UTF-8, and json-c copies string bytes as
+ * they are. The file must stay UTF-8 JSON, so each byte of an invalid
+ * sequence is written as the escape "\udcXX": Python's surrogateescape,
+ * which gives a Python reader exactly what os.listdir() gives. (JSON
+ * syntax is ASCII, so invalid bytes can only be inside strings.)
+ */
+static int
+append_utf8_safe(struct ep_buf *b, const char *s, size_t len)
+{
+	size_t i = 0, start = 0;
+	int rc;
+
+	while (i < len) {
+		uint32_t cp;
+		size_t n = (unsigned char)s[i] < 0x80
+				   ? 1
+				   : ep_utf8_decode(s + i, len - i, &cp);
+
+		if (n > 0) {
+			i += n;
+			continue;
+		}
+		if ((rc = ep_buf_append(b, s + start, i - start)) < 0 ||
+		    (rc = ep_buf_printf(b, "\\udc%02x",
+					(unsigned char)s[i])) < 0)
+			return rc;
+		start = ++i;
+	}
+	return ep_buf_append(b, s + start, len - start);
+}
+
 static int
 append_json(struct ep_buf *b, struct json_object *o)
 {
@@ -40,7 +72,7 @@ append_json(struct ep_buf *b, struct json_object *o)
 	s = json_object_to_json_string_length(o, ser_flags, &len);
 	if (!s)
 		return -ENOMEM;
-	return ep_buf_append(b, s, len);
+	return append_utf8_safe(b, s, len);
 }
 
 static struct json_object *
@@ -773,6 +805,50 @@ ep_cache_close(struct ep_cache_file *cf)
 	header_release(&cf->hdr);
 }
 
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Undo the writer's \udcXX escapes (bytes of non-UTF-8 directory names)
+ * in place, before json-c sees them: json-c would turn a lone surrogate
+ * into U+FFFD and lose the byte, and with it the name's identity. json-c
+ * passes raw bytes inside strings through. Other escapes are left alone;
+ * outside strings a backslash is a syntax error either way.
+ */
+static size_t
+unescape_surrogates(char *buf, size_t len)
+{
+	size_t r = 0, w = 0;
+
+	while (r < len) {
+		if (buf[r] != '\\' || r + 1 >= len) {
+			buf[w++] = buf[r++];
+			continue;
+		}
+		if (buf[r + 1] == 'u' && r + 5 < len &&
+		    (buf[r + 2] == 'd' || buf[r + 2] == 'D') &&
+		    (buf[r + 3] == 'c' || buf[r + 3] == 'C') &&
+		    hexval(buf[r + 4]) >= 8 && hexval(buf[r + 5]) >= 0) {
+			buf[w++] = (char)(hexval(buf[r + 4]) << 4 |
+					  hexval(buf[r + 5]));
+			r += 6;
+			continue;
+		}
+		buf[w++] = buf[r++];
+		buf[w++] = buf[r++];
+	}
+	return w;
+}
+
 /* Read and parse the part [off, off + len) of the data. */
 static int
 read_part(struct ep_cache_file *cf, size_t off, size_t len,
@@ -780,6 +856,7 @@ read_part(struct ep_cache_file *cf, size_t off, size_t len,
 {
 	struct json_tokener *tok = NULL;
 	struct json_object *o = NULL;
+	size_t plen;
 	char *buf;
 	int rc;
 
@@ -794,9 +871,10 @@ read_part(struct ep_cache_file *cf, size_t off, size_t len,
 	}
 	if ((rc = pread_all(cf->fd, buf, len, cf->hdr.data_start + off)) < 0)
 		goto out;
-	o = json_tokener_parse_ex(tok, buf, (int)len);
+	plen = unescape_surrogates(buf, len);
+	o = json_tokener_parse_ex(tok, buf, (int)plen);
 	/* The part must be exactly one JSON value filling the range. */
-	if (!o || json_tokener_get_parse_end(tok) != len) {
+	if (!o || json_tokener_get_parse_end(tok) != plen) {
 		json_object_put(o);
 		o = NULL;
 		rc = -EBADMSG;
@@ -811,24 +889,38 @@ out:
 	return rc;
 }
 
+/* Strings the reader hands out (entry points, Name, Version) were valid
+ * UTF-8 when written; only normalized names may carry raw bytes. */
 static int
 dup_nullable(struct json_object *v, char **out)
 {
 	*out = NULL;
 	if (!v)
 		return 0;
-	if (!json_object_is_type(v, json_type_string))
+	if (!json_object_is_type(v, json_type_string) ||
+	    !ep_utf8_valid(json_object_get_string(v),
+			   (size_t)json_object_get_string_len(v)))
 		return -EBADMSG;
 	*out = strdup(json_object_get_string(v));
 	return *out ? 0 : -ENOMEM;
 }
 
-static int
-dup_string(struct json_object *v, char **out)
+static bool
+is_utf8_string(struct json_object *v)
 {
-	if (!v)
+	return json_object_is_type(v, json_type_string) &&
+	       ep_utf8_valid(json_object_get_string(v),
+			     (size_t)json_object_get_string_len(v));
+}
+
+/* A normalized name: any bytes but NUL (non-UTF-8 directory names) */
+static int
+dup_name(struct json_object *v, char **out)
+{
+	if (!json_object_is_type(v, json_type_string))
 		return -EBADMSG;
-	return dup_nullable(v, out);
+	*out = strdup(json_object_get_string(v));
+	return *out ? 0 : -ENOMEM;
 }
 
 /* Parse one bucket of the group index: rows [name, off, len, count],
@@ -965,8 +1057,8 @@ ep_cache_read_group(struct ep_cache_file *cf, const char *group,
 		}
 		d = &out->dists[out->n++];
 		memset(d, 0, sizeof(*d));
-		if ((rc = dup_string(json_object_array_get_idx(row, 0),
-				     &d->normalized)) < 0 ||
+		if ((rc = dup_name(json_object_array_get_idx(row, 0),
+				   &d->normalized)) < 0 ||
 		    (rc = dup_nullable(json_object_array_get_idx(row, 1),
 				       &d->name)) < 0 ||
 		    (rc = dup_nullable(json_object_array_get_idx(row, 2),
@@ -986,8 +1078,7 @@ ep_cache_read_group(struct ep_cache_file *cf, const char *group,
 		name = json_object_array_get_idx(row, 1);
 		value = json_object_array_get_idx(row, 2);
 		if (!json_object_is_type(di, json_type_int) ||
-		    !json_object_is_type(name, json_type_string) ||
-		    !json_object_is_type(value, json_type_string))
+		    !is_utf8_string(name) || !is_utf8_string(value))
 			goto out;
 		idx = json_object_get_int64(di);
 		/* Entries come in distribution order; anything else would
@@ -1042,7 +1133,7 @@ ep_cache_read_names(struct ep_cache_file *cf, char ***names, size_t *n)
 		goto out;
 	}
 	for (size_t i = 0; i < len; i++) {
-		if ((rc = dup_string(json_object_array_get_idx(o, i), &v[i])) < 0)
+		if ((rc = dup_name(json_object_array_get_idx(o, i), &v[i])) < 0)
 			goto out;
 	}
 	rc = 0;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "epcache.h"
+#include "tool-messages.h"
 
 #define PROGRAM "entrypoints-query"
 
@@ -99,42 +100,7 @@ strv_release(struct strv *s)
 	*s = (struct strv){ 0 };
 }
 
-static void
-log_handler(struct epcache *ctx, enum epcache_log_priority priority,
-	    void *userdata, const char *format, va_list args)
-	__attribute__((format(printf, 4, 0)));
 
-static void
-log_handler(struct epcache *ctx, enum epcache_log_priority priority,
-	    void *userdata, const char *format, va_list args)
-{
-	(void)ctx;
-	(void)userdata;
-
-	if (priority <= EPCACHE_LOG_ERROR)
-		fprintf(stderr, PROGRAM ": error: ");
-	else if (priority <= EPCACHE_LOG_WARNING)
-		fprintf(stderr, PROGRAM ": warning: ");
-	else
-		fprintf(stderr, PROGRAM ": ");
-	vfprintf(stderr, format, args);
-	fputc('\n', stderr);
-}
-
-static void
-err_msg(const char *format, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-err_msg(const char *format, ...)
-{
-	va_list args;
-
-	va_start(args, format);
-	fprintf(stderr, PROGRAM ": ");
-	vfprintf(stderr, format, args);
-	fputc('\n', stderr);
-	va_end(args);
-}
 
 static void
 usage(FILE *fp)
@@ -159,21 +125,6 @@ usage(FILE *fp)
 		"Exit status: 0 success, 1 usage or input error, 2 internal error.\n");
 }
 
-static void
-usage_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-usage_error(const char *format, ...)
-{
-	va_list args;
-
-	va_start(args, format);
-	fprintf(stderr, PROGRAM ": ");
-	vfprintf(stderr, format, args);
-	fputc('\n', stderr);
-	va_end(args);
-	fprintf(stderr, "Try '" PROGRAM " --help' for more information.\n");
-}
 
 static enum parse_result
 parse_options(int argc, char **argv, struct options *opts)
@@ -205,7 +156,7 @@ parse_options(int argc, char **argv, struct options *opts)
 		switch (c) {
 		case OPT_PATH:
 			if (strv_append(&opts->paths, optarg) < 0) {
-				err_msg("out of memory");
+				tool_error("out of memory");
 				return PARSE_INTERNAL_ERROR;
 			}
 			break;
@@ -224,7 +175,7 @@ parse_options(int argc, char **argv, struct options *opts)
 			} else if (strcmp(optarg, "json") == 0) {
 				opts->format = FORMAT_JSON;
 			} else {
-				usage_error("invalid format '%s' (expected text or json)",
+				tool_usage_error("invalid format '%s' (expected text or json)",
 					    optarg);
 				return PARSE_USAGE_ERROR;
 			}
@@ -250,13 +201,13 @@ parse_options(int argc, char **argv, struct options *opts)
 	}
 
 	if (optind < argc) {
-		usage_error("unexpected argument '%s'", argv[optind]);
+		tool_usage_error("unexpected argument '%s'", argv[optind]);
 		return PARSE_USAGE_ERROR;
 	}
 
 	/* Which list would win is anyone's guess: refuse rather than pick. */
 	if (opts->paths.len > 0 && opts->python) {
-		usage_error("--path and --python are mutually exclusive");
+		tool_usage_error("--path and --python are mutually exclusive");
 		return PARSE_USAGE_ERROR;
 	}
 
@@ -333,7 +284,7 @@ run_python(const char *python, char **output, size_t *len)
 
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		rc = -errno;
-		err_msg("cannot run %s: %s", python, strerror(-rc));
+		tool_error("cannot run %s: %s", python, strerror(-rc));
 		goto out;
 	}
 
@@ -352,7 +303,7 @@ run_python(const char *python, char **output, size_t *len)
 	rc = -posix_spawnp(&pid, python, &actions, NULL, argv, environ);
 	if (rc < 0) {
 		pid = -1;
-		err_msg("cannot run %s: %s", python, strerror(-rc));
+		tool_error("cannot run %s: %s", python, strerror(-rc));
 		goto out;
 	}
 
@@ -361,7 +312,7 @@ run_python(const char *python, char **output, size_t *len)
 
 	rc = read_all(fds[0], output, len);
 	if (rc < 0 && rc != -ENOMEM)
-		err_msg("%s: cannot read its output: %s", python, strerror(-rc));
+		tool_error("%s: cannot read its output: %s", python, strerror(-rc));
 
 	/* Closing first lets PY die of SIGPIPE if we stopped reading early
 	 * instead of blocking us both. */
@@ -374,7 +325,7 @@ run_python(const char *python, char **output, size_t *len)
 
 			if (rc == 0) {
 				rc = err;
-				err_msg("%s: cannot wait for it: %s", python,
+				tool_error("%s: cannot wait for it: %s", python,
 				      strerror(-rc));
 			}
 			goto out;
@@ -385,11 +336,11 @@ run_python(const char *python, char **output, size_t *len)
 		goto out;
 
 	if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) != 0) {
-		err_msg("%s exited with status %d", python,
+		tool_error("%s exited with status %d", python,
 		      WEXITSTATUS(wstatus));
 		rc = -EINVAL;
 	} else if (WIFSIGNALED(wstatus)) {
-		err_msg("%s was killed by signal %d (%s)", python,
+		tool_error("%s was killed by signal %d (%s)", python,
 		      WTERMSIG(wstatus), strsignal(WTERMSIG(wstatus)));
 		rc = -EINVAL;
 	}
@@ -432,7 +383,7 @@ parse_sys_path(const char *python, const char *data, size_t len,
 	int rc;
 
 	if (only_whitespace(data, len)) {
-		err_msg("%s printed no sys.path", python);
+		tool_error("%s printed no sys.path", python);
 		rc = -EINVAL;
 		goto out;
 	}
@@ -450,24 +401,24 @@ parse_sys_path(const char *python, const char *data, size_t len,
 	array = json_tokener_parse_ex(tok, data, (int)len);
 	jerr = json_tokener_get_error(tok);
 	if (jerr == json_tokener_continue) {
-		err_msg("%s: sys.path output is truncated", python);
+		tool_error("%s: sys.path output is truncated", python);
 		rc = -EINVAL;
 		goto out;
 	}
 	if (jerr != json_tokener_success) {
-		err_msg("%s: cannot parse sys.path output: %s", python,
+		tool_error("%s: cannot parse sys.path output: %s", python,
 		      json_tokener_error_desc(jerr));
 		rc = -EINVAL;
 		goto out;
 	}
 	end = json_tokener_get_parse_end(tok);
 	if (end > len || !only_whitespace(data + end, len - end)) {
-		err_msg("%s: unexpected output after sys.path", python);
+		tool_error("%s: unexpected output after sys.path", python);
 		rc = -EINVAL;
 		goto out;
 	}
 	if (!json_object_is_type(array, json_type_array)) {
-		err_msg("%s: sys.path output is not a JSON array", python);
+		tool_error("%s: sys.path output is not a JSON array", python);
 		rc = -EINVAL;
 		goto out;
 	}
@@ -478,7 +429,7 @@ parse_sys_path(const char *python, const char *data, size_t len,
 		const char *str;
 
 		if (!json_object_is_type(item, json_type_string)) {
-			err_msg("%s: sys.path item %zu is not a string", python,
+			tool_error("%s: sys.path item %zu is not a string", python,
 			      i);
 			rc = -EINVAL;
 			goto out;
@@ -487,7 +438,7 @@ parse_sys_path(const char *python, const char *data, size_t len,
 		/* A path with a NUL in it cannot be opened: a C string would
 		 * silently name a different file. */
 		if ((size_t)json_object_get_string_len(item) != strlen(str)) {
-			err_msg("%s: sys.path item %zu contains a NUL byte",
+			tool_error("%s: sys.path item %zu contains a NUL byte",
 			      python, i);
 			rc = -EINVAL;
 			goto out;
@@ -553,9 +504,10 @@ warn_unsupported(const struct epcache_lookup *lookup)
 		if (seen)
 			continue;
 
-		fprintf(stderr,
-			PROGRAM ": warning: %s: zip archives are not read by the C reader; its entry points are missing from this answer\n",
-			path);
+		tool_error("warning: %s: zip archives are not read by the C "
+			   "reader; its entry points are missing from this "
+			   "answer",
+			   path);
 	}
 }
 
@@ -759,7 +711,7 @@ flush_stdout(void)
 		return 0;
 
 	rc = errno ? -errno : -EIO;
-	err_msg("write error: %s", strerror(-rc));
+	tool_error("write error: %s", strerror(-rc));
 	return rc;
 }
 
@@ -769,7 +721,7 @@ static int
 path_list_exit_code(int rc)
 {
 	if (rc == -ENOMEM) {
-		err_msg("out of memory");
+		tool_error("out of memory");
 		return EXIT_INTERNAL;
 	}
 	return EXIT_USAGE;
@@ -779,9 +731,9 @@ static int
 internal_error(int rc, const char *what)
 {
 	if (rc == -ENOMEM)
-		err_msg("out of memory");
+		tool_error("out of memory");
 	else
-		err_msg("%s: %s", what, strerror(-rc));
+		tool_error("%s: %s", what, strerror(-rc));
 	return EXIT_INTERNAL;
 }
 
@@ -832,7 +784,7 @@ main(int argc, char **argv)
 		exit_code = internal_error(-ENOMEM, "");
 		goto out;
 	}
-	epcache_set_log_handler(ctx, log_handler, NULL);
+	epcache_set_log_handler(ctx, tool_log_handler, NULL);
 	epcache_set_log_priority(ctx, EPCACHE_LOG_WARNING);
 
 	if (opts.no_cache)
@@ -848,7 +800,7 @@ main(int argc, char **argv)
 			lookup = NULL;
 		if (rc == -EINVAL) {
 			/* the library refused the path list itself */
-			err_msg("invalid path list: %s", strerror(-rc));
+			tool_error("invalid path list: %s", strerror(-rc));
 			exit_code = EXIT_USAGE;
 			goto out;
 		}

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "epcache.h"
+#include "tool-messages.h"
 
 #define PROGRAM "update-entrypoints-cache"
 
@@ -54,34 +55,6 @@ struct options {
 	size_t ndirs;
 };
 
-static void
-log_handler(struct epcache *ctx, enum epcache_log_priority priority,
-	    void *userdata, const char *format, va_list args)
-	__attribute__((format(printf, 4, 0)));
-
-static void
-log_handler(struct epcache *ctx, enum epcache_log_priority priority,
-	    void *userdata, const char *format, va_list args)
-{
-	const struct options *opts = userdata;
-
-	(void)ctx;
-
-	/* The library filters by priority already; this keeps -q quiet even
-	 * if someone raises the priority later. */
-	if (opts->verbosity == VERBOSITY_QUIET &&
-	    priority > EPCACHE_LOG_ERROR)
-		return;
-
-	if (priority <= EPCACHE_LOG_ERROR)
-		fprintf(stderr, PROGRAM ": error: ");
-	else if (priority <= EPCACHE_LOG_WARNING)
-		fprintf(stderr, PROGRAM ": warning: ");
-	else
-		fprintf(stderr, PROGRAM ": ");
-	vfprintf(stderr, format, args);
-	fputc('\n', stderr);
-}
 
 static void
 usage(FILE *fp)
@@ -106,21 +79,6 @@ usage(FILE *fp)
 		"PKGSYSTEM_ENABLE_FSYNC=0 in the environment skips fsync.\n");
 }
 
-static void
-usage_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-usage_error(const char *format, ...)
-{
-	va_list args;
-
-	va_start(args, format);
-	fprintf(stderr, PROGRAM ": ");
-	vfprintf(stderr, format, args);
-	fputc('\n', stderr);
-	va_end(args);
-	fprintf(stderr, "Try '" PROGRAM " --help' for more information.\n");
-}
 
 static enum parse_result
 parse_options(int argc, char **argv, struct options *opts)
@@ -158,7 +116,7 @@ parse_options(int argc, char **argv, struct options *opts)
 			break;
 		case OPT_MODE:
 			if (epcache_mode_from_str(optarg, &opts->mode) < 0) {
-				usage_error("invalid mode '%s' (expected mtime, strict or trust)",
+				tool_usage_error("invalid mode '%s' (expected mtime, strict or trust)",
 					    optarg);
 				return PARSE_USAGE_ERROR;
 			}
@@ -184,7 +142,7 @@ parse_options(int argc, char **argv, struct options *opts)
 	}
 
 	if (do_check && do_remove) {
-		usage_error("--check and --remove are mutually exclusive");
+		tool_usage_error("--check and --remove are mutually exclusive");
 		return PARSE_USAGE_ERROR;
 	}
 	opts->action = do_check ? ACTION_CHECK :
@@ -192,7 +150,7 @@ parse_options(int argc, char **argv, struct options *opts)
 				ACTION_REBUILD;
 
 	if (optind >= argc) {
-		usage_error("no directory given");
+		tool_usage_error("no directory given");
 		return PARSE_USAGE_ERROR;
 	}
 	opts->dirs = argv + optind;
@@ -203,7 +161,7 @@ parse_options(int argc, char **argv, struct options *opts)
 	 * would be worse than refusing. */
 	for (size_t i = 0; i < opts->ndirs; i++) {
 		if (opts->dirs[i][0] == '\0') {
-			usage_error("empty directory name");
+			tool_usage_error("empty directory name");
 			return PARSE_USAGE_ERROR;
 		}
 	}
@@ -238,7 +196,7 @@ rebuild_dir(struct epcache *ctx, const struct options *opts, const char *dir)
 	rc = epcache_rebuild(ctx, dir, opts->mode, rebuild_flags(opts),
 			     &rebuilt);
 	if (rc < 0) {
-		fprintf(stderr, PROGRAM ": %s: cannot write cache: %s\n", dir,
+		tool_error("%s: cannot write cache: %s", dir,
 			strerror(-rc));
 		return rc;
 	}
@@ -256,7 +214,7 @@ remove_dir(struct epcache *ctx, const struct options *opts, const char *dir)
 
 	rc = epcache_remove(ctx, dir);
 	if (rc < 0) {
-		fprintf(stderr, PROGRAM ": %s: cannot remove cache: %s\n", dir,
+		tool_error("%s: cannot remove cache: %s", dir,
 			strerror(-rc));
 		return rc;
 	}
@@ -281,7 +239,7 @@ check_dir(struct epcache *ctx, const struct options *opts, const char *dir,
 	if (rc < 0) {
 		/* a failed constructor hands nothing over */
 		lookup = NULL;
-		fprintf(stderr, PROGRAM ": %s: cannot check cache: %s\n", dir,
+		tool_error("%s: cannot check cache: %s", dir,
 			strerror(-rc));
 		goto out;
 	}
@@ -315,7 +273,7 @@ flush_stdout(void)
 		return 0;
 
 	rc = errno ? -errno : -EIO;
-	fprintf(stderr, PROGRAM ": write error: %s\n", strerror(-rc));
+	tool_error("write error: %s", strerror(-rc));
 	return rc;
 }
 
@@ -328,7 +286,7 @@ main(int argc, char **argv)
 		.verbosity = VERBOSITY_NORMAL,
 	};
 	struct epcache *ctx = NULL;
-	bool failed = false, all_fresh = true;
+	bool failed = false, all_fresh = true, quiet;
 	int exit_code;
 
 	switch (parse_options(argc, argv, &opts)) {
@@ -342,10 +300,11 @@ main(int argc, char **argv)
 
 	ctx = epcache_new();
 	if (!ctx) {
-		fprintf(stderr, PROGRAM ": out of memory\n");
+		tool_error("out of memory");
 		return EXIT_FAILED;
 	}
-	epcache_set_log_handler(ctx, log_handler, &opts);
+	quiet = opts.verbosity == VERBOSITY_QUIET;
+	epcache_set_log_handler(ctx, tool_log_handler, &quiet);
 	switch (opts.verbosity) {
 	case VERBOSITY_QUIET:
 		epcache_set_log_priority(ctx, EPCACHE_LOG_ERROR);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fixtures.h"
@@ -159,6 +160,22 @@ fx_exists(const char *path)
 	struct stat st;
 
 	return lstat(path, &st) == 0;
+}
+
+void
+fx_set_mtime_ahead(const char *path, long ms)
+{
+	struct timespec ts[2];
+
+	ck_assert_int_eq(clock_gettime(CLOCK_REALTIME, &ts[0]), 0);
+	ts[0].tv_sec += ms / 1000;
+	ts[0].tv_nsec += (ms % 1000) * 1000000;
+	if (ts[0].tv_nsec >= 1000000000) {
+		ts[0].tv_sec++;
+		ts[0].tv_nsec -= 1000000000;
+	}
+	ts[1] = ts[0];
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
 }
 
 int

@@ -25,6 +25,8 @@ char *fx_path(const char *dir, const char *rel);
 /* Read a whole file; free() the result. */
 char *fx_read(const char *path, size_t *len);
 bool fx_exists(const char *path);
+/* Set the mtime (and atime) of @path to @ms milliseconds from now. */
+void fx_set_mtime_ahead(const char *path, long ms);
 /* Run @fn in a child process as uid/gid 65534; returns its exit status or
  * -1 when dropping privileges is impossible (not root). */
 int fx_as_nobody(int (*fn)(void *), void *data);

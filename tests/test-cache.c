@@ -182,6 +182,21 @@ START_TEST(test_plain_json_reader)
 }
 END_TEST
 
+/* A directory name that is not UTF-8 still gives a UTF-8 file: the bytes
+ * become \udcXX escapes (Python's surrogateescape). */
+START_TEST(test_non_utf8_names)
+{
+	struct ep_buf b = {0};
+
+	fx_dist(site, "\xc1x-1.dist-info", NULL, NULL, "[g]\nx = y\n");
+	serialize_site(&b, EPCACHE_MODE_MTIME);
+	ck_assert(ep_utf8_valid(b.data, b.len));
+	ck_assert_ptr_nonnull(strstr(b.data, "\"\\udcc1x-1.dist-info\""));
+	ck_assert_ptr_nonnull(strstr(b.data, "\"\\udcc1x\""));
+	ep_buf_release(&b);
+}
+END_TEST
+
 START_TEST(test_reproducible)
 {
 	struct ep_buf a = {0}, b = {0};
@@ -518,6 +533,32 @@ START_TEST(test_hostile_group_parts)
 }
 END_TEST
 
+/* \udcXX escapes give back raw bytes in normalized names; an escaped
+ * backslash followed by "udcc1" stays text; entry strings must be UTF-8. */
+START_TEST(test_surrogate_escapes)
+{
+	const char *part = "{\"dists\":[[\"\\udcc1x\",null,null]],"
+			   "\"entries\":[[0,\"n\\\\udcc1\",\"v\"]]}";
+	const char *bad = "{\"dists\":[[\"x\",null,null]],"
+			  "\"entries\":[[0,\"\\udcc1\",\"v\"]]}";
+	struct ep_cache_file cf;
+	struct ep_scan part_out = {0};
+
+	ck_assert_int_eq(open_with_group(part, NULL, &cf), 0);
+	ck_assert_int_eq(ep_cache_read_group(&cf, "g", &part_out), 0);
+	ck_assert_uint_eq(part_out.n, 1);
+	ck_assert_str_eq(part_out.dists[0].normalized, "\xc1x");
+	ck_assert_str_eq(part_out.dists[0].entries.v[0].name, "n\\udcc1");
+	ep_scan_release(&part_out);
+	ep_cache_close(&cf);
+
+	ck_assert_int_eq(open_with_group(bad, NULL, &cf), 0);
+	ck_assert_int_lt(ep_cache_read_group(&cf, "g", &part_out), 0);
+	ep_scan_release(&part_out);
+	ep_cache_close(&cf);
+}
+END_TEST
+
 START_TEST(test_hostile_group_index)
 {
 	static const char *const buckets[] = {
@@ -623,6 +664,7 @@ cache_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_plain_json_reader);
+	tcase_add_test(tc, test_non_utf8_names);
 	tcase_add_test(tc, test_reproducible);
 	tcase_add_test(tc, test_truncated_everywhere);
 	tcase_add_test(tc, test_bit_flips_everywhere);
@@ -631,6 +673,7 @@ cache_suite(void)
 	tcase_add_test(tc, test_deep_nesting);
 	tcase_add_test(tc, test_hostile_group_parts);
 	tcase_add_test(tc, test_hostile_group_index);
+	tcase_add_test(tc, test_surrogate_escapes);
 	tcase_add_test(tc, test_strict_relpaths_checked);
 	tcase_add_test(tc, test_claimed_huge_size);
 	suite_add_tcase(s, tc);

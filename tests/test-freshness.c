@@ -87,6 +87,23 @@ cache_path(void)
 	return fx_path(site, EP_CACHE_SUBDIR "/" EP_CACHE_FILE);
 }
 
+/* The racy rule's guarantee: what the cache recorded of @path is strictly
+ * older than the writer's t0, the last time it touched the lock. */
+static void
+assert_older_than_t0(const char *path)
+{
+	char *lockp = fx_path(site, EP_CACHE_SUBDIR "/" EP_CACHE_LOCK);
+	struct stat st, lock;
+
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(stat(lockp, &lock), 0);
+	ck_assert_msg(st.st_mtim.tv_sec < lock.st_mtim.tv_sec ||
+			      (st.st_mtim.tv_sec == lock.st_mtim.tv_sec &&
+			       st.st_mtim.tv_nsec < lock.st_mtim.tv_nsec),
+		      "%s not older than t0", path);
+	free(lockp);
+}
+
 START_TEST(test_missing_then_fresh)
 {
 	char reason[256];
@@ -201,7 +218,6 @@ START_TEST(test_racy_rounds)
 {
 	for (int i = 0; i < 200; i++) {
 		char name[64], *p;
-		struct stat st, lock;
 
 		snprintf(name, sizeof(name), "r%d-1.dist-info", i);
 		fx_dist(site, name, "r", "1", "[g]\nr = r\n");
@@ -214,13 +230,7 @@ START_TEST(test_racy_rounds)
 		free(p);
 		/* what the rule guarantees, directly */
 		rebuild(EPCACHE_MODE_MTIME);
-		p = fx_path(site, EP_CACHE_SUBDIR "/" EP_CACHE_LOCK);
-		ck_assert_int_eq(stat(p, &lock), 0);
-		free(p);
-		ck_assert_int_eq(stat(site, &st), 0);
-		ck_assert(st.st_mtim.tv_sec < lock.st_mtim.tv_sec ||
-			  (st.st_mtim.tv_sec == lock.st_mtim.tv_sec &&
-			   st.st_mtim.tv_nsec < lock.st_mtim.tv_nsec));
+		assert_older_than_t0(site);
 	}
 }
 END_TEST
@@ -233,8 +243,7 @@ END_TEST
 START_TEST(test_racy_dist_dir)
 {
 	for (int i = 0; i < 20; i++) {
-		char name[64], *p, *lockp;
-		struct stat st, lock;
+		char name[64], *p;
 
 		snprintf(name, sizeof(name), "d%d-1.dist-info", i);
 		fx_dist(site, name, "d", "1", NULL);
@@ -245,27 +254,10 @@ START_TEST(test_racy_dist_dir)
 		fx_write(site, name, "[g]\nd = d\n");
 		snprintf(name, sizeof(name), "d%d-1.dist-info", i);
 		p = fx_path(site, name);
-		{
-			struct timespec ts[2];
-
-			clock_gettime(CLOCK_REALTIME, &ts[0]);
-			ts[0].tv_nsec += 20000000;
-			if (ts[0].tv_nsec >= 1000000000) {
-				ts[0].tv_sec++;
-				ts[0].tv_nsec -= 1000000000;
-			}
-			ts[1] = ts[0];
-			ck_assert_int_eq(utimensat(AT_FDCWD, p, ts, 0), 0);
-		}
+		fx_set_mtime_ahead(p, 20);
 		rebuild(EPCACHE_MODE_MTIME);
-		lockp = fx_path(site, EP_CACHE_SUBDIR "/" EP_CACHE_LOCK);
-		ck_assert_int_eq(stat(p, &st), 0);
-		ck_assert_int_eq(stat(lockp, &lock), 0);
-		ck_assert(st.st_mtim.tv_sec < lock.st_mtim.tv_sec ||
-			  (st.st_mtim.tv_sec == lock.st_mtim.tv_sec &&
-			   st.st_mtim.tv_nsec < lock.st_mtim.tv_nsec));
+		assert_older_than_t0(p);
 		free(p);
-		free(lockp);
 	}
 }
 END_TEST
@@ -276,29 +268,14 @@ END_TEST
 START_TEST(test_racy_site_dir)
 {
 	for (int i = 0; i < 10; i++) {
-		struct timespec ts[2];
-		struct stat st, lock;
-		char *lockp = fx_path(site, EP_CACHE_SUBDIR "/" EP_CACHE_LOCK);
 		char name[64];
 
 		snprintf(name, sizeof(name), "s%d-1.dist-info", i);
 		fx_dist(site, name, "s", "1", NULL);
-		clock_gettime(CLOCK_REALTIME, &ts[0]);
-		ts[0].tv_nsec += 20000000;
-		if (ts[0].tv_nsec >= 1000000000) {
-			ts[0].tv_sec++;
-			ts[0].tv_nsec -= 1000000000;
-		}
-		ts[1] = ts[0];
-		ck_assert_int_eq(utimensat(AT_FDCWD, site, ts, 0), 0);
+		fx_set_mtime_ahead(site, 20);
 		rebuild(EPCACHE_MODE_MTIME);
-		ck_assert_int_eq(stat(site, &st), 0);
-		ck_assert_int_eq(stat(lockp, &lock), 0);
-		ck_assert(st.st_mtim.tv_sec < lock.st_mtim.tv_sec ||
-			  (st.st_mtim.tv_sec == lock.st_mtim.tv_sec &&
-			   st.st_mtim.tv_nsec < lock.st_mtim.tv_nsec));
+		assert_older_than_t0(site);
 		ck_assert_int_eq(status_of(site, NULL), EPCACHE_STATUS_FRESH);
-		free(lockp);
 	}
 }
 END_TEST

@@ -370,6 +370,21 @@ START_TEST(test_egg_entry_cache_name_mismatch)
 }
 END_TEST
 
+/* Non-UTF-8 directory names dedup across a cached and a live entry. */
+START_TEST(test_non_utf8_names_across_path)
+{
+	const char *paths[] = {a, b};
+
+	fx_dist(a, "\xc1x-1.dist-info", "X", "1", "[g]\nfirst = a\n");
+	fx_dist(b, "\xc1x-2.dist-info", "X", "2", "[g]\nsecond = b\n");
+	fx_dist(b, "\xc2x-2.dist-info", "Y", "2", "[g]\nthird = c\n");
+	rebuild(a);
+	ck_assert_int_eq(status(a), EPCACHE_STATUS_FRESH);
+	assert_answer(paths, 2, "g", NULL,
+		      "g first=a (X 1)|g third=c (Y 2)|");
+}
+END_TEST
+
 static Suite *
 lookup_suite(void)
 {
@@ -386,6 +401,7 @@ lookup_suite(void)
 	tcase_add_test(tc, test_entry_value_parts);
 	tcase_add_test(tc, test_invalid_arguments);
 	tcase_add_test(tc, test_egg_entry_cache_name_mismatch);
+	tcase_add_test(tc, test_non_utf8_names_across_path);
 	suite_add_tcase(s, tc);
 	return s;
 }
