@@ -238,9 +238,11 @@ struct ep_cache_file;
  * EPCACHE_STATUS_FRESH @cf is left open for reading (close it with
  * ep_cache_close()); otherwise it is closed. @reason gets a message.
  * @egg_name is ep_egg_name_for_path() of the path entry (may be NULL).
+ * With @check_trust_mode, a cache of mode trust is checked like mtime
+ * (a writer deciding whether to rebuild must not take trust on faith).
  * Returns 0 or a negative errno for failures that are not a status.
  */
-int ep_cache_evaluate(int sitefd, const char *egg_name,
+int ep_cache_evaluate(int sitefd, const char *egg_name, bool check_trust_mode,
 		      struct ep_cache_file *cf, enum epcache_status *status,
 		      char *reason, size_t reason_len);
 

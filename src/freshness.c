@@ -231,8 +231,9 @@ str_eq_null(const char *a, const char *b)
 }
 
 int
-ep_cache_evaluate(int sitefd, const char *egg_name, struct ep_cache_file *cf,
-		  enum epcache_status *status, char *reason, size_t reason_len)
+ep_cache_evaluate(int sitefd, const char *egg_name, bool check_trust_mode,
+		  struct ep_cache_file *cf, enum epcache_status *status,
+		  char *reason, size_t reason_len)
 {
 	struct ep_dir_identity now;
 	const char *why = NULL;
@@ -287,7 +288,7 @@ ep_cache_evaluate(int sitefd, const char *egg_name, struct ep_cache_file *cf,
 		goto out;
 	}
 	*status = EPCACHE_STATUS_STALE;
-	if (cf->hdr.mode == EPCACHE_MODE_TRUST) {
+	if (cf->hdr.mode == EPCACHE_MODE_TRUST && !check_trust_mode) {
 		*status = EPCACHE_STATUS_FRESH;
 		why = "trusted without checks (mode trust)";
 		goto out;

@@ -119,7 +119,8 @@ path_init(struct epcache_lookup *lk, struct ep_path *p, const char *path)
 		return 0;
 	}
 	p->egg_name = ep_egg_name_for_path(path);
-	rc = ep_cache_evaluate(p->dirfd, p->egg_name, &p->cf, &p->status,
+	rc = ep_cache_evaluate(p->dirfd, p->egg_name, false, &p->cf,
+			       &p->status,
 			       p->reason, sizeof(p->reason));
 	if (rc < 0) {
 		/* An unreadable cache is no reason to fail the lookup. */

@@ -248,7 +248,7 @@ epcache_rebuild(struct epcache *ctx, const char *dir, enum epcache_mode mode,
 		char reason[256];
 		char *egg = ep_egg_name_for_path(dir);
 
-		rc = ep_cache_evaluate(sitefd, egg, &cf, &status, reason,
+		rc = ep_cache_evaluate(sitefd, egg, true, &cf, &status, reason,
 				       sizeof(reason));
 		free(egg);
 		if (rc == 0 && status == EPCACHE_STATUS_FRESH &&

@@ -109,68 +109,23 @@ cmp_child(const void *a, const void *b)
 	return ca->pos < cb->pos ? -1 : ca->pos > cb->pos;
 }
 
-/* The keys of Lookup.infos, mapped to the index of their first appearance */
-struct keymap {
-	struct ep_strset set;
-	char **keys; /* parallel arrays: key -> group index */
-	size_t *idx;
-	size_t n, cap;
-};
-
+/* Lookup.infos keys -> index of their first appearance */
 static int
-keymap_group(struct keymap *m, const char *key, size_t *group)
+key_group(struct ep_strset *keys, const char *key, size_t *group)
 {
 	int rc;
 
-	/* Linear probing through ep_strset_has keeps this simple; the map is
-	 * consulted only when the key was seen before. */
-	rc = ep_strset_add(&m->set, key);
-	if (rc < 0)
-		return rc;
-	if (rc == 0) {
-		for (size_t i = m->n; i-- > 0;) {
-			if (strcmp(m->keys[i], key) == 0) {
-				*group = m->idx[i];
-				return 0;
-			}
-		}
-	}
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 64;
-		char **k = realloc(m->keys, cap * sizeof(*k));
-		size_t *x;
-
-		if (!k)
-			return -ENOMEM;
-		m->keys = k;
-		x = realloc(m->idx, cap * sizeof(*x));
-		if (!x)
-			return -ENOMEM;
-		m->idx = x;
-		m->cap = cap;
-	}
-	m->keys[m->n] = strdup(key);
-	if (!m->keys[m->n])
-		return -ENOMEM;
-	m->idx[m->n] = m->n;
-	*group = m->n++;
-	return 0;
-}
-
-static void
-keymap_release(struct keymap *m)
-{
-	for (size_t i = 0; i < m->n; i++)
-		free(m->keys[i]);
-	free(m->keys);
-	free(m->idx);
-	ep_strset_release(&m->set);
+	if (ep_strset_get(keys, key, group))
+		return 0;
+	*group = keys->n;
+	rc = ep_strset_put(keys, key, *group);
+	return rc < 0 ? rc : 0;
 }
 
 static int
 list_children(int dirfd, bool is_egg, struct child **out, size_t *nout)
 {
-	struct keymap km = {0};
+	struct ep_strset keys = {0};
 	struct child *v = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
@@ -233,7 +188,7 @@ list_children(int dirfd, bool is_egg, struct child **out, size_t *nout)
 		v[n].name = strdup(nm);
 		rc = v[n].name ? 0 : -ENOMEM;
 		if (rc == 0 && info)
-			rc = keymap_group(&km, key, &v[n].group);
+			rc = key_group(&keys, key, &v[n].group);
 		free(key);
 		n++;
 		if (rc < 0)
@@ -253,7 +208,7 @@ out:
 		v = NULL;
 		n = 0;
 	}
-	keymap_release(&km);
+	ep_strset_release(&keys);
 	closedir(d);
 	*out = v;
 	*nout = n;

@@ -60,7 +60,7 @@ status_of(const char *dir, char *reason_out)
 	int fd = open(dir, O_RDONLY | O_DIRECTORY);
 
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ep_cache_evaluate(fd, egg, &cf, &st, reason,
+	ck_assert_int_eq(ep_cache_evaluate(fd, egg, false, &cf, &st, reason,
 					   sizeof(reason)),
 			 0);
 	if (st == EPCACHE_STATUS_FRESH)
@@ -153,10 +153,21 @@ END_TEST
 
 START_TEST(test_trust_mode)
 {
+	bool rebuilt;
+
 	fx_dist(site, "a-1.dist-info", "a", "1", "[g]\na = a\n");
 	rebuild(EPCACHE_MODE_TRUST);
 	fx_dist(site, "b-1.dist-info", "b", "1", "[g]\nb = b\n");
 	ck_assert_int_eq(status_of(site, NULL), EPCACHE_STATUS_FRESH);
+	/* but the writer's -n does not take trust on faith */
+	ck_assert_int_eq(epcache_rebuild(ctx, site, EPCACHE_MODE_TRUST,
+					 EPCACHE_REBUILD_IF_STALE, &rebuilt),
+			 0);
+	ck_assert(rebuilt);
+	ck_assert_int_eq(epcache_rebuild(ctx, site, EPCACHE_MODE_TRUST,
+					 EPCACHE_REBUILD_IF_STALE, &rebuilt),
+			 0);
+	ck_assert(!rebuilt);
 }
 END_TEST
 
