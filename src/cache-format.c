@@ -95,15 +95,21 @@ append_jstr(struct ep_buf *b, const char *s)
 }
 
 static struct json_object *
+jpair(int64_t a, int64_t b)
+{
+	struct json_object *arr = json_object_new_array_ext(2);
+
+	if (!arr)
+		return NULL;
+	json_object_array_add(arr, json_object_new_int64(a));
+	json_object_array_add(arr, json_object_new_int64(b));
+	return arr;
+}
+
+static struct json_object *
 jrange(size_t off, size_t len)
 {
-	struct json_object *a = json_object_new_array_ext(2);
-
-	if (!a)
-		return NULL;
-	json_object_array_add(a, json_object_new_int64((int64_t)off));
-	json_object_array_add(a, json_object_new_int64((int64_t)len));
-	return a;
+	return jpair((int64_t)off, (int64_t)len);
 }
 
 struct ref {
@@ -236,12 +242,8 @@ strict_json(const struct ep_scan *scan)
 			struct json_object *row = json_object_new_array_ext(5);
 			char ino[32];
 
-			rel.len = 0;
-			if (ep_buf_append_str(&rel, d->path) < 0 ||
-			    (*ep_stamp_names[k] &&
-			     (ep_buf_append_str(&rel, "/") < 0 ||
-			      ep_buf_append_str(&rel, ep_stamp_names[k]) < 0)) ||
-			    !row) {
+			if (!row ||
+			    ep_buf_set_path(&rel, d->path, ep_stamp_names[k]) < 0) {
 				json_object_put(row);
 				json_object_put(arr);
 				ep_buf_release(&rel);
@@ -460,11 +462,7 @@ ep_cache_serialize(const struct ep_scan *scan, enum epcache_mode mode,
 	json_object_object_add(dir, "dev", jstr(num));
 	snprintf(num, sizeof(num), "%" PRIu64, id->ino);
 	json_object_object_add(dir, "ino", jstr(num));
-	json_object_object_add(dir, "mtime", jrange(0, 0));
-	json_object_array_put_idx(json_object_object_get(dir, "mtime"), 0,
-				  json_object_new_int64(id->sec));
-	json_object_array_put_idx(json_object_object_get(dir, "mtime"), 1,
-				  json_object_new_int64(id->nsec));
+	json_object_object_add(dir, "mtime", jpair(id->sec, id->nsec));
 	if (id->checksum_used) {
 		snprintf(num, sizeof(num), "%016" PRIx64, id->checksum);
 		json_object_object_add(dir, "names_checksum", jstr(num));

@@ -6,6 +6,7 @@
 #ifndef EPCACHE_PRIVATE_H
 #define EPCACHE_PRIVATE_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +61,8 @@ struct ep_buf {
 int ep_buf_append(struct ep_buf *b, const void *data, size_t len);
 int ep_buf_append_str(struct ep_buf *b, const char *s);
 int ep_buf_printf(struct ep_buf *b, const char *fmt, ...) EP_PRINTF(2, 3);
+/* Replace the contents with "DIR/FILE", or "DIR" when FILE is "". */
+int ep_buf_set_path(struct ep_buf *b, const char *dir, const char *file);
 /* Hand the data over to the caller (never NULL on success; "" if empty). */
 char *ep_buf_steal(struct ep_buf *b);
 void ep_buf_release(struct ep_buf *b);
@@ -71,6 +74,10 @@ void ep_buf_release(struct ep_buf *b);
 int ep_read_file_at(int dirfd, const char *name, char **data, size_t *len);
 
 char *ep_strndup(const char *s, size_t n);
+
+/* Open the directory @dirfd for reading from its start, on an fd of its
+ * own; closedir() the result. */
+int ep_opendir_at(int dirfd, DIR **out);
 
 /* A set of strings with an optional value each (open addressing; keys are
  * copied; the first value put for a key stays). */

@@ -48,17 +48,10 @@ ep_dir_names_checksum(int dirfd, uint64_t *sum)
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 	DIR *d;
-	int fd, rc = 0;
+	int rc;
 
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		rc = -errno;
-		close(fd);
+	if ((rc = ep_opendir_at(dirfd, &d)) < 0)
 		return rc;
-	}
 	while ((errno = 0, de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0 ||

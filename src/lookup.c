@@ -346,19 +346,10 @@ sel_new_part(struct epcache_selection *sel)
 }
 
 static bool
-has_group(const struct ep_scan *s, const char *group, const char *name)
+entry_matches(const struct ep_entry *e, const char *group, const char *name)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		const struct ep_dist *d = &s->dists[i];
-
-		if (d->shadowed)
-			continue;
-		for (size_t j = 0; j < d->entries.n; j++)
-			if (strcmp(d->entries.v[j].group, group) == 0 &&
-			    (!name || strcmp(d->entries.v[j].name, name) == 0))
-				return true;
-	}
-	return false;
+	return strcmp(e->group, group) == 0 &&
+	       (!name || strcmp(e->name, name) == 0);
 }
 
 /* The entries of @group (and @name) that path entry @k contributes. */
@@ -391,27 +382,31 @@ select_from(struct epcache_lookup *lk, struct epcache_selection *sel,
 			return rc;
 		src = &p->scan;
 	}
-	/* Only now, with something to contribute, do the names of earlier
-	 * path entries matter: usually the big directory comes last and the
-	 * small ones before it are cheap to read. */
-	if (!has_group(src, group, name))
-		return 0;
-	if ((rc = names_before(lk, k)) < 0)
-		return rc;
 	for (size_t i = 0; i < src->n; i++) {
 		const struct ep_dist *d = &src->dists[i];
-		size_t first;
+		bool judged = false;
 
-		if (d->shadowed || (ep_strset_get(&lk->first_seen,
-						  d->normalized, &first) &&
-				    first < k))
+		if (d->shadowed)
 			continue;
 		for (size_t j = 0; j < d->entries.n; j++) {
 			const struct ep_entry *e = &d->entries.v[j];
+			size_t first;
 
-			if (strcmp(e->group, group) != 0 ||
-			    (name && strcmp(e->name, name) != 0))
+			if (!entry_matches(e, group, name))
 				continue;
+			/* Only with something to contribute do the names of
+			 * earlier path entries matter: usually the big
+			 * directory comes last and the small ones before it
+			 * are cheap to read. */
+			if (!judged) {
+				if ((rc = names_before(lk, k)) < 0)
+					return rc;
+				if (ep_strset_get(&lk->first_seen,
+						  d->normalized, &first) &&
+				    first < k)
+					break;
+				judged = true;
+			}
 			if ((rc = sel_add(sel, d, e, k)) < 0)
 				return rc;
 		}

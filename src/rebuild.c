@@ -80,6 +80,21 @@ stamp_is_racy(int64_t sec, int64_t nsec, const struct timespec *t0)
 	return !ts_before(sec, nsec, t0);
 }
 
+/* Is @st racy? Keeps the latest racy stamp in @sec.@nsec: the time the
+ * clock must pass before scanning again. */
+static bool
+note_racy(const struct ep_stamp *st, const struct timespec *t0, int64_t *sec,
+	  int64_t *nsec)
+{
+	if (!st->present || !stamp_is_racy(st->sec, st->nsec, t0))
+		return false;
+	if (st->sec > *sec || (st->sec == *sec && st->nsec > *nsec)) {
+		*sec = st->sec;
+		*nsec = st->nsec;
+	}
+	return true;
+}
+
 static bool
 stamps_racy(const struct ep_scan *scan, const struct timespec *t0,
 	    int64_t *sec, int64_t *nsec)
@@ -87,17 +102,8 @@ stamps_racy(const struct ep_scan *scan, const struct timespec *t0,
 	bool racy = false;
 
 	for (size_t i = 0; i < scan->n; i++)
-		for (size_t k = 0; k < EP_N_STAMPS; k++) {
-			const struct ep_stamp *st = &scan->dists[i].st[k];
-
-			if (!st->present || !stamp_is_racy(st->sec, st->nsec, t0))
-				continue;
-			racy = true;
-			if (st->sec > *sec || (st->sec == *sec && st->nsec > *nsec)) {
-				*sec = st->sec;
-				*nsec = st->nsec;
-			}
-		}
+		for (size_t k = 0; k < EP_N_STAMPS; k++)
+			racy |= note_racy(&scan->dists[i].st[k], t0, sec, nsec);
 	return racy;
 }
 
@@ -113,19 +119,14 @@ dists_racy(int sitefd, const struct ep_scan *scan, const struct timespec *t0,
 	   int64_t *sec, int64_t *nsec)
 {
 	bool racy = false;
-	struct stat st;
 
 	for (size_t i = 0; i < scan->n; i++) {
-		if (fstatat(sitefd, scan->dists[i].path, &st, 0) < 0)
+		struct ep_stamp st;
+
+		/* gone or unreadable: not ours to wait for */
+		if (ep_stamp_get(sitefd, scan->dists[i].path, &st) < 0)
 			continue;
-		if (!stamp_is_racy(st.st_mtim.tv_sec, st.st_mtim.tv_nsec, t0))
-			continue;
-		racy = true;
-		if (st.st_mtim.tv_sec > *sec ||
-		    (st.st_mtim.tv_sec == *sec && st.st_mtim.tv_nsec > *nsec)) {
-			*sec = st.st_mtim.tv_sec;
-			*nsec = st.st_mtim.tv_nsec;
-		}
+		racy |= note_racy(&st, t0, sec, nsec);
 	}
 	return racy;
 }

@@ -130,18 +130,10 @@ list_children(int dirfd, bool is_egg, struct child **out, size_t *nout)
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 	DIR *d = NULL;
-	int fd, rc = 0;
+	int rc;
 
-	/* A fresh fd: a dup would share (and move) the caller's offset. */
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		rc = -errno;
-		close(fd);
+	if ((rc = ep_opendir_at(dirfd, &d)) < 0)
 		return rc;
-	}
 	while ((errno = 0, de = readdir(d))) {
 		const char *nm = de->d_name;
 		size_t len = strlen(nm);
@@ -231,9 +223,7 @@ read_dist_file(struct epcache *ctx, const char *display, int dirfd,
 	int rc;
 
 	*data = NULL;
-	if ((rc = ep_buf_append_str(&rel, dist)) < 0 ||
-	    (*file && ((rc = ep_buf_append_str(&rel, "/")) < 0 ||
-		       (rc = ep_buf_append_str(&rel, file)) < 0)))
+	if ((rc = ep_buf_set_path(&rel, dist, file)) < 0)
 		goto out;
 	rc = ep_read_file_at(dirfd, rel.data, data, len);
 	if (rc == -ENOMEM)
@@ -324,14 +314,9 @@ fill_stamps(int dirfd, struct ep_dist *dist)
 	int rc = 0;
 
 	for (size_t i = 0; i < EP_N_STAMPS; i++) {
-		rel.len = 0;
-		if ((rc = ep_buf_append_str(&rel, dist->path)) < 0)
-			break;
-		if (*ep_stamp_names[i] &&
-		    ((rc = ep_buf_append_str(&rel, "/")) < 0 ||
-		     (rc = ep_buf_append_str(&rel, ep_stamp_names[i])) < 0))
-			break;
-		if ((rc = ep_stamp_get(dirfd, rel.data, &dist->st[i])) < 0)
+		if ((rc = ep_buf_set_path(&rel, dist->path,
+					  ep_stamp_names[i])) < 0 ||
+		    (rc = ep_stamp_get(dirfd, rel.data, &dist->st[i])) < 0)
 			break;
 	}
 	ep_buf_release(&rel);

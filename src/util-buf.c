@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Growable buffers and whole-file reads.
+ * Growable buffers, and reading whole files and directories.
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -76,6 +77,19 @@ ep_buf_printf(struct ep_buf *b, const char *fmt, ...)
 	va_end(args);
 	b->len += (size_t)n;
 	return 0;
+}
+
+int
+ep_buf_set_path(struct ep_buf *b, const char *dir, const char *file)
+{
+	int rc;
+
+	b->len = 0;
+	if ((rc = ep_buf_append_str(b, dir)) < 0 || !*file)
+		return rc;
+	if ((rc = ep_buf_append_str(b, "/")) < 0)
+		return rc;
+	return ep_buf_append_str(b, file);
 }
 
 char *
@@ -165,4 +179,22 @@ out:
 		ep_buf_release(&b);
 	close(fd);
 	return rc;
+}
+
+int
+ep_opendir_at(int dirfd, DIR **out)
+{
+	int fd, rc;
+
+	/* A fresh fd: a dup would share (and move) the caller's offset. */
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	*out = fdopendir(fd);
+	if (!*out) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return 0;
 }
