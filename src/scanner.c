@@ -268,7 +268,7 @@ read_metadata(struct epcache *ctx, const char *display, int dirfd,
 		 * string cannot: either way Name/Version are unknown to us */
 		ep_log_warn(ctx, "%s/%s%s%s: %s", display, dist->path,
 			    *files[i] ? "/" : "", files[i],
-			    memchr(data, '\0', len)
+			    ep_utf8_valid(data, len)
 				    ? "NUL byte in the metadata; Name and "
 				      "Version ignored"
 				    : "metadata is not valid UTF-8");

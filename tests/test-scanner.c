@@ -292,6 +292,13 @@ START_TEST(test_metadata_warning_names_file)
 			     "UTF-8") != NULL,
 		      "%s", last_warning);
 	ep_scan_release(&s);
+	/* bad UTF-8 is the reason even with a harmless NUL in the body */
+	fx_write_len(site, "z-1.dist-info/METADATA",
+		     "Name: \xff\n\nbody \0 text\n", 21);
+	scan(site, false, &s);
+	ck_assert_msg(strstr(last_warning, "metadata is not valid UTF-8"),
+		      "%s", last_warning);
+	ep_scan_release(&s);
 }
 END_TEST
 
