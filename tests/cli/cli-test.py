@@ -59,6 +59,23 @@ def main():
     return 1 if failed else 0
 
 
+def reachable_copy(prog, tmp):
+    """The build tree may sit below a directory other users cannot enter
+    (a mktemp -d clone): copy the program and the libepcache it links into
+    the 0755 test directory, for running it as another user."""
+    bindir = os.path.join(tmp, "bin")
+    os.makedirs(bindir, exist_ok=True)
+    copy = shutil.copy2(prog, bindir)
+    ldd = subprocess.run(["ldd", prog], capture_output=True, text=True).stdout
+    for line in ldd.splitlines():
+        parts = line.split()
+        if parts and parts[0].startswith("libepcache.so") and len(parts) > 2:
+            shutil.copy2(parts[2], bindir)
+    for dirpath, dirnames, filenames in os.walk(bindir):
+        os.chmod(dirpath, 0o755)
+    return copy, {"LD_LIBRARY_PATH": bindir}
+
+
 def tests(U, Q, tmp):
     a = os.path.join(tmp, "a")
     b = os.path.join(tmp, "b")
@@ -123,8 +140,9 @@ def tests(U, Q, tmp):
     if os.geteuid() == 0 and shutil.which("setpriv"):
         c = os.path.join(tmp, "c")
         dist(c, "c-1.dist-info", "c", "1", "[g]\nc = c\n")
+        nobody_u, nobody_env = reachable_copy(U, tmp)
         rc, out, err = run(["setpriv", "--reuid=65534", "--regid=65534",
-                            "--clear-groups", U, c, a])
+                            "--clear-groups", nobody_u, c, a], env=nobody_env)
         check("update: unwritable DIR gives exit 2 and the OS error",
               rc == 2 and "Permission denied" in err, "rc %s: %s" % (rc, err))
     else:
