@@ -716,7 +716,8 @@ header_release(struct ep_cache_header *hdr)
 }
 
 int
-ep_cache_open(int fd, struct ep_cache_file *cf, const char **reason)
+ep_cache_open(int fd, const struct stat *st_in, struct ep_cache_file *cf,
+	      const char **reason)
 {
 	struct json_tokener *tok = NULL;
 	struct json_object *h = NULL;
@@ -728,7 +729,9 @@ ep_cache_open(int fd, struct ep_cache_file *cf, const char **reason)
 	memset(cf, 0, sizeof(*cf));
 	cf->fd = fd;
 	*reason = "truncated cache";
-	if (fstat(fd, &st) < 0) {
+	if (st_in) {
+		st = *st_in;
+	} else if (fstat(fd, &st) < 0) {
 		rc = -errno;
 		goto out;
 	}

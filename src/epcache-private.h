@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -254,12 +255,13 @@ int ep_cache_evaluate(int sitefd, const char *egg_name, bool check_trust_mode,
 		      char *reason, size_t reason_len);
 
 /*
- * Trust: the cache directory and file must not be writable by group or
- * others and must be owned by root or by the owner of the site directory.
- * Returns 0 if trusted, -EPERM with *reason set otherwise.
+ * Trust: the cache directory and file (their fstat() results) must be a
+ * directory and a regular file, not writable by group or others, and owned
+ * by root or by the owner of the site directory. Returns 0 if trusted,
+ * -EPERM with *reason set otherwise.
  */
-int ep_trust_check(int sitefd, int cachedirfd, int cachefd,
-		   const char **reason);
+int ep_trust_check(const struct stat *site, const struct stat *dir,
+		   const struct stat *file, const char **reason);
 
 /* -------------------------------------------------------- cache writer */
 
@@ -312,9 +314,11 @@ struct ep_cache_file {
 	struct ep_cache_header hdr;
 };
 
-/* Parse the header of an open cache file. -EBADMSG when corrupt,
- * -EPROTO for an unknown format version. */
-int ep_cache_open(int fd, struct ep_cache_file *cf, const char **reason);
+/* Parse the header of an open cache file; @st is its fstat() if the
+ * caller has it, else NULL. -EBADMSG when corrupt, -EPROTO for an unknown
+ * format version. */
+int ep_cache_open(int fd, const struct stat *st, struct ep_cache_file *cf,
+		  const char **reason);
 void ep_cache_close(struct ep_cache_file *cf);
 /* Read the part of a group: appends its dists (entries filled for that
  * group only; shadowed dists never appear) to @out. A group the cache

@@ -99,23 +99,31 @@ out:
 	return rc;
 }
 
-int
-ep_dir_identity_get(int dirfd, bool force_checksum, struct ep_dir_identity *id)
+/* The identity of @dirfd, whose fstat() the caller already has in @st. */
+static int
+dir_identity_from_stat(int dirfd, const struct stat *st, bool force_checksum,
+		       struct ep_dir_identity *id)
 {
-	struct stat st;
-
 	memset(id, 0, sizeof(*id));
-	if (fstat(dirfd, &st) < 0)
-		return -errno;
-	id->dev = (uint64_t)st.st_dev;
-	id->ino = (uint64_t)st.st_ino;
-	id->sec = (int64_t)st.st_mtim.tv_sec;
-	id->nsec = (int64_t)st.st_mtim.tv_nsec;
+	id->dev = (uint64_t)st->st_dev;
+	id->ino = (uint64_t)st->st_ino;
+	id->sec = (int64_t)st->st_mtim.tv_sec;
+	id->nsec = (int64_t)st->st_mtim.tv_nsec;
 	if (force_checksum || ep_fs_needs_checksum(dirfd)) {
 		id->checksum_used = true;
 		return ep_dir_names_checksum(dirfd, &id->checksum);
 	}
 	return 0;
+}
+
+int
+ep_dir_identity_get(int dirfd, bool force_checksum, struct ep_dir_identity *id)
+{
+	struct stat st;
+
+	if (fstat(dirfd, &st) < 0)
+		return -errno;
+	return dir_identity_from_stat(dirfd, &st, force_checksum, id);
 }
 
 bool
@@ -194,24 +202,20 @@ check_owner_mode(const struct stat *st, const struct stat *site, bool is_dir)
 }
 
 int
-ep_trust_check(int sitefd, int cachedirfd, int cachefd, const char **reason)
+ep_trust_check(const struct stat *site, const struct stat *dir,
+	       const struct stat *file, const char **reason)
 {
-	struct stat site, dir, file;
-
-	if (fstat(sitefd, &site) < 0 || fstat(cachedirfd, &dir) < 0 ||
-	    fstat(cachefd, &file) < 0)
-		return -errno;
-	if (!S_ISDIR(dir.st_mode)) {
+	if (!S_ISDIR(dir->st_mode)) {
 		*reason = "cache directory is not a directory";
 		return -EPERM;
 	}
-	if (!S_ISREG(file.st_mode)) {
+	if (!S_ISREG(file->st_mode)) {
 		*reason = "cache file is not a regular file";
 		return -EPERM;
 	}
-	*reason = check_owner_mode(&dir, &site, true);
+	*reason = check_owner_mode(dir, site, true);
 	if (!*reason)
-		*reason = check_owner_mode(&file, &site, false);
+		*reason = check_owner_mode(file, site, false);
 	return *reason ? -EPERM : 0;
 }
 
@@ -229,6 +233,7 @@ ep_cache_evaluate(int sitefd, const char *egg_name, bool check_trust_mode,
 		  char *reason, size_t reason_len)
 {
 	struct ep_dir_identity now;
+	struct stat site, dir, file;
 	const char *why = NULL;
 	int cachedirfd = -1, fd = -1, rc = 0;
 
@@ -263,7 +268,14 @@ ep_cache_evaluate(int sitefd, const char *egg_name, bool check_trust_mode,
 		}
 		goto out;
 	}
-	rc = ep_trust_check(sitefd, cachedirfd, fd, &why);
+	/* One fstat each, shared by the trust check, the parser (the size)
+	 * and the freshness check (the site directory's identity). */
+	if (fstat(sitefd, &site) < 0 || fstat(cachedirfd, &dir) < 0 ||
+	    fstat(fd, &file) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	rc = ep_trust_check(&site, &dir, &file, &why);
 	if (rc == -EPERM) {
 		*status = EPCACHE_STATUS_UNTRUSTED;
 		rc = 0;
@@ -271,7 +283,7 @@ ep_cache_evaluate(int sitefd, const char *egg_name, bool check_trust_mode,
 	} else if (rc < 0) {
 		goto out;
 	}
-	rc = ep_cache_open(fd, cf, &why);
+	rc = ep_cache_open(fd, &file, cf, &why);
 	fd = -1; /* owned by cf now, open or not */
 	if (rc == -EBADMSG || rc == -EPROTO) {
 		*status = EPCACHE_STATUS_CORRUPT;
@@ -290,7 +302,8 @@ ep_cache_evaluate(int sitefd, const char *egg_name, bool check_trust_mode,
 		why = "cache was built for a different .egg path entry name";
 		goto out;
 	}
-	rc = ep_dir_identity_get(sitefd, cf->hdr.id.checksum_used, &now);
+	rc = dir_identity_from_stat(sitefd, &site, cf->hdr.id.checksum_used,
+				    &now);
 	if (rc < 0)
 		goto out;
 	if (!ep_dir_identity_equal(&now, &cf->hdr.id)) {

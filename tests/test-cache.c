@@ -110,7 +110,7 @@ START_TEST(test_round_trip)
 
 	make_site();
 	serialize_site(&b, EPCACHE_MODE_MTIME);
-	ck_assert_int_eq(ep_cache_open(memfd_with(b.data, b.len), &cf, &reason),
+	ck_assert_int_eq(ep_cache_open(memfd_with(b.data, b.len), NULL, &cf, &reason),
 			 0);
 	ck_assert_int_eq(cf.hdr.mode, EPCACHE_MODE_MTIME);
 	ck_assert_uint_eq(cf.hdr.n_groups, 3);
@@ -219,7 +219,7 @@ read_everything(const char *data, size_t len)
 	const char *reason;
 	int rc, fd = memfd_with(data, len);
 
-	rc = ep_cache_open(fd, &cf, &reason);
+	rc = ep_cache_open(fd, NULL, &cf, &reason);
 	if (rc < 0) {
 		ck_assert_msg(rc == -EBADMSG || rc == -EPROTO, "rc %d", rc);
 		ck_assert_ptr_nonnull(reason);
@@ -483,7 +483,7 @@ open_with_group(const char *part, const char *bucket, struct ep_cache_file *cf)
 		      "[1,%zu],\"distributions\":[1,%zu],\"strict\":null,"
 		      "\"groups\":{\"count\":1,\"buckets\":%s}}},\n\"data\":%s}\n",
 		      plen, plen, buckets, data.data);
-	rc = ep_cache_open(memfd_with(f.data, f.len), cf, &reason);
+	rc = ep_cache_open(memfd_with(f.data, f.len), NULL, cf, &reason);
 	free(buckets);
 	ep_buf_release(&f);
 	ep_buf_release(&data);
@@ -626,7 +626,7 @@ START_TEST(test_strict_relpaths_checked)
 			      "\"data\":%s}\n",
 			      len, len, len, nulls, rows[i]);
 		ck_assert_int_eq(
-			ep_cache_open(memfd_with(f.data, f.len), &cf, &reason), 0);
+			ep_cache_open(memfd_with(f.data, f.len), NULL, &cf, &reason), 0);
 		ck_assert_msg(ep_cache_check_stamps(&cf, AT_FDCWD) < 0,
 			      "row %zu accepted", i);
 		ep_cache_close(&cf);
@@ -647,7 +647,7 @@ START_TEST(test_claimed_huge_size)
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, "{\"header\":", 10), 10);
 	ck_assert_int_eq(ftruncate(fd, 2LL * 1024 * 1024 * 1024), 0);
-	ck_assert_int_eq(ep_cache_open(fd, &cf, &reason), -EBADMSG);
+	ck_assert_int_eq(ep_cache_open(fd, NULL, &cf, &reason), -EBADMSG);
 	ck_assert_str_eq(reason, "cache file too large");
 	unlink(p);
 	free(p);
