@@ -19,19 +19,29 @@
 
 #include "epcache-python.h"
 
-/* Library messages (a bad entry_points.txt line, as "PATH:LINE: reason")
- * go to sys.stderr. The library calls us without the GIL. */
+/* epcache.MetadataWarning */
+static PyObject *metadata_warning;
+
+/*
+ * Library messages (a bad entry_points.txt line, as "PATH:LINE: reason",
+ * where importlib would raise) become warnings of category
+ * epcache.MetadataWarning, so that Python's own filters apply: by default
+ * each is shown once, not on every call. The library calls us without the
+ * GIL. A warning filter that raises ("error") leaves its exception set;
+ * the caller sees it once the library returns, and later messages of the
+ * same call are dropped.
+ */
 static void
-log_to_stderr(struct epcache *ctx, enum epcache_log_priority prio,
-	      void *userdata, const char *fmt, va_list args)
+log_to_warnings(struct epcache *ctx, enum epcache_log_priority prio,
+		void *userdata, const char *fmt, va_list args)
 {
 	PyGILState_STATE gil;
 	char msg[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, args);
 	gil = PyGILState_Ensure();
-	PySys_FormatStderr("epcache: %s: %s\n",
-			   prio <= EPCACHE_LOG_ERROR ? "error" : "warning", msg);
+	if (!PyErr_Occurred())
+		PyErr_WarnEx(metadata_warning, msg, 1);
 	PyGILState_Release(gil);
 }
 
@@ -128,6 +138,8 @@ lookup_new(struct epcache *ctx, const struct pathv *paths,
 	if (rc < 0) {
 		*lookup = NULL;
 		raise_errno(rc, "cannot start the lookup");
+	} else if (PyErr_Occurred()) {
+		rc = -1; /* a warning turned error */
 	}
 	return rc;
 }
@@ -304,7 +316,7 @@ entry_points(PyObject *module, PyObject *args, PyObject *kwds)
 		PyErr_NoMemory();
 		goto out;
 	}
-	epcache_set_log_handler(ctx, log_to_stderr, NULL);
+	epcache_set_log_handler(ctx, log_to_warnings, NULL);
 	epcache_set_log_priority(ctx, EPCACHE_LOG_WARNING);
 	if (lookup_new(ctx, &paths, &lookup) < 0)
 		goto out;
@@ -322,6 +334,8 @@ entry_points(PyObject *module, PyObject *args, PyObject *kwds)
 			raise_errno(rc, "cannot read entry points");
 			goto out;
 		}
+		if (PyErr_Occurred())
+			goto out; /* a warning turned error */
 	}
 	if (!fallback) {
 		result = selection_to_python(sel, &paths, false);
@@ -371,7 +385,7 @@ path_status(PyObject *module, PyObject *args, PyObject *kwds)
 		PyErr_NoMemory();
 		goto out;
 	}
-	epcache_set_log_handler(ctx, log_to_stderr, NULL);
+	epcache_set_log_handler(ctx, log_to_warnings, NULL);
 	if (lookup_new(ctx, &paths, &lookup) < 0)
 		goto out;
 	n = epcache_lookup_get_path_count(lookup);
@@ -433,10 +447,22 @@ PyInit__epcache(void)
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		if (PyType_Ready(types[i]) < 0)
 			return NULL;
+	if (!metadata_warning) {
+		metadata_warning = PyErr_NewExceptionWithDoc(
+			"epcache.MetadataWarning",
+			"A distribution's metadata that importlib.metadata would "
+			"raise on (a line of entry_points.txt without '=', text "
+			"that is not UTF-8): epcache leaves that part out and "
+			"answers with the rest.",
+			PyExc_UserWarning, NULL);
+		if (!metadata_warning)
+			return NULL;
+	}
 	m = PyModule_Create(&module_def);
 	if (!m)
 		return NULL;
-	if (PyModule_AddObjectRef(m, "EntryPoint",
+	if (PyModule_AddObjectRef(m, "MetadataWarning", metadata_warning) < 0 ||
+	    PyModule_AddObjectRef(m, "EntryPoint",
 				  (PyObject *)&EpyEntryPoint_Type) < 0 ||
 	    PyModule_AddObjectRef(m, "EntryPoints",
 				  (PyObject *)&EpyEntryPoints_Type) < 0 ||

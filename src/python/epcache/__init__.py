@@ -14,11 +14,13 @@ the same either way; zip archives on the path are read by importlib.
 
 After answering, the caches of stale directories that belong to the
 calling user (a virtualenv pip changed) are rebuilt; EPCACHE_NO_WRITE=1
-turns that off. Importing this module imports nothing else.
+turns that off. Metadata importlib would raise on (an entry_points.txt
+line without '=') is left out with a MetadataWarning naming file and line.
+Importing this module imports nothing else.
 """
-from ._epcache import (Distribution, EntryPoint, EntryPoints, entry_points,
-                       library_version, path_status)
+from ._epcache import (Distribution, EntryPoint, EntryPoints, MetadataWarning,
+                       entry_points, library_version, path_status)
 
-__all__ = ["Distribution", "EntryPoint", "EntryPoints", "entry_points",
-           "path_status"]
+__all__ = ["Distribution", "EntryPoint", "EntryPoints", "MetadataWarning",
+           "entry_points", "path_status"]
 __version__ = library_version
