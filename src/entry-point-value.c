@@ -195,3 +195,62 @@ ep_value_release(struct ep_value *v)
 	free(v->extras);
 	memset(v, 0, sizeof(*v));
 }
+
+/* The public face of the grammar, for values that did not come from a
+ * lookup (a Python caller's own EntryPoint(name, value, group)). */
+struct epcache_value {
+	struct ep_value v;
+};
+
+EP_EXPORT int
+epcache_value_parse(const char *value, struct epcache_value **value_out)
+{
+	struct epcache_value *ev;
+	int rc;
+
+	if (!value || !value_out)
+		return -EINVAL;
+	ev = calloc(1, sizeof(*ev));
+	if (!ev)
+		return -ENOMEM;
+	rc = ep_value_parse(value, &ev->v);
+	if (rc < 0) {
+		free(ev);
+		return rc;
+	}
+	*value_out = ev;
+	return 0;
+}
+
+EP_EXPORT void
+epcache_value_free(struct epcache_value *ev)
+{
+	if (!ev)
+		return;
+	ep_value_release(&ev->v);
+	free(ev);
+}
+
+EP_EXPORT const char *
+epcache_value_get_module(const struct epcache_value *ev)
+{
+	return ev->v.module;
+}
+
+EP_EXPORT const char *
+epcache_value_get_attr(const struct epcache_value *ev)
+{
+	return ev->v.attr;
+}
+
+EP_EXPORT size_t
+epcache_value_get_extras_count(const struct epcache_value *ev)
+{
+	return ev->v.n_extras;
+}
+
+EP_EXPORT const char *
+epcache_value_get_extra(const struct epcache_value *ev, size_t idx)
+{
+	return idx < ev->v.n_extras ? ev->v.extras[idx] : NULL;
+}

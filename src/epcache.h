@@ -258,8 +258,49 @@ const char *epcache_entry_get_dist_name(const struct epcache_entry *entry);
 /** @return the distribution's Version: header, or NULL when it has none */
 const char *epcache_entry_get_dist_version(const struct epcache_entry *entry);
 
+/**
+ * @return the distribution's normalized name, as importlib.metadata's
+ * _normalized_name: the name by which it shadows, and is shadowed by,
+ * distributions of other path entries (since EPCACHE_0.2)
+ */
+const char *
+epcache_entry_get_dist_normalized_name(const struct epcache_entry *entry);
+
 /** @return the index of the path entry the entry point came from */
 size_t epcache_entry_get_path_index(const struct epcache_entry *entry);
+
+/**
+ * The parts of an entry point value that did not come from a lookup, as
+ * importlib.metadata's EntryPoint.pattern matches them (since EPCACHE_0.2).
+ */
+struct epcache_value;
+
+/**
+ * Parse an entry point value, e.g. "pkg.mod:obj.attr [extra]".
+ *
+ * @param value the value (a C string: a value containing NUL cannot be
+ *	  given, and such a value never matches here)
+ * @param[out] value_out the parts, to be freed with epcache_value_free()
+ * @return 0, -EINVAL when the value does not match the grammar (importlib
+ *	   raises in that case), -ENOMEM
+ */
+int epcache_value_parse(const char *value, struct epcache_value **value_out);
+
+/** Free parsed value parts. NULL is allowed. */
+void epcache_value_free(struct epcache_value *value);
+
+/** @return the module part, never NULL */
+const char *epcache_value_get_module(const struct epcache_value *value);
+
+/** @return the attribute part, or NULL when there is none */
+const char *epcache_value_get_attr(const struct epcache_value *value);
+
+/** @return the number of extras */
+size_t epcache_value_get_extras_count(const struct epcache_value *value);
+
+/** @return extra @p idx, or NULL if out of range */
+const char *epcache_value_get_extra(const struct epcache_value *value,
+				    size_t idx);
 
 /**
  * Scan @p dir and atomically (re)write its cache. Concurrent rebuilds of

@@ -45,6 +45,7 @@ struct epcache_entry {
 	const char *value;
 	const char *dist_name;
 	const char *dist_version;
+	const char *dist_normalized;
 	size_t path_index;
 	int parsed; /* 0: not yet, 1: ok, -1: value does not match */
 	struct ep_value v;
@@ -324,6 +325,7 @@ sel_add(struct epcache_selection *sel, const struct ep_dist *d,
 		.value = e->value,
 		.dist_name = d->name,
 		.dist_version = d->version,
+		.dist_normalized = d->normalized,
 		.path_index = k,
 	};
 	return 0;
@@ -563,6 +565,12 @@ EP_EXPORT const char *
 epcache_entry_get_dist_version(const struct epcache_entry *e)
 {
 	return e->dist_version;
+}
+
+EP_EXPORT const char *
+epcache_entry_get_dist_normalized_name(const struct epcache_entry *e)
+{
+	return e->dist_normalized;
 }
 
 EP_EXPORT size_t

@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: MIT
+"""importlib.metadata.entry_points(), answered from the epcache caches.
+
+    import epcache
+    for ep in epcache.entry_points(group="console_scripts"):
+        print(ep.name, ep.value, ep.dist.name, ep.dist.version)
+
+entry_points(*, group=None, name=None, path=None) returns what Python
+3.11's importlib.metadata.entry_points(group=..., name=...) finds on path
+(sys.path when None, read at each call), as an EntryPoints tuple of
+EntryPoint objects with the same interface. Where a directory's cache is
+missing, stale or untrusted the directory itself is read, so the answer is
+the same either way; zip archives on the path are read by importlib.
+
+After answering, the caches of stale directories that belong to the
+calling user (a virtualenv pip changed) are rebuilt; EPCACHE_NO_WRITE=1
+turns that off. Metadata importlib would raise on (an entry_points.txt
+line without '=') is left out with a MetadataWarning naming file and line.
+Importing this module imports nothing else.
+"""
+from ._epcache import (Distribution, EntryPoint, EntryPoints, MetadataWarning,
+                       entry_points, library_version, path_status)
+
+__all__ = ["Distribution", "EntryPoint", "EntryPoints", "MetadataWarning",
+           "entry_points", "path_status"]
+__version__ = library_version
