@@ -63,7 +63,10 @@ def test(a, tmp):
          "build-deb builds the packages",
          env={"DEB_BUILD_OPTIONS": "nocheck"})
     built = sorted(os.listdir(debs))
-    for pkg in ("update-entrypoints-cache", "libepcache0", "libepcache-dev"):
+    want = ["update-entrypoints-cache", "libepcache0", "libepcache-dev"]
+    if os.path.isdir(os.path.join(a.source, "src", "python")):
+        want.append("python3-epcache")
+    for pkg in want:
         check("%s was built" % pkg,
               any(f.startswith(pkg + "_") and f.endswith(".deb") for f in built),
               built)

@@ -86,6 +86,8 @@ def test(a, tmp):
 
     tool, libs = pkg("epcache"), pkg("epcache-libs")
     pkg("epcache-devel")
+    if os.path.isdir(os.path.join(a.source, "src", "python")):
+        pkg("python3-epcache")
     # The directory the file triggers watch, as built.
     rc, out = run(["rpm", "-qp", "--qf",
                    "[%{FILETRIGGERNAME} %{FILETRIGGERCONDS}\n]"
