@@ -8,12 +8,15 @@ Each test prints one line per check and ends with "N passed, M failed";
 it exits 77 with a reason when the installer it drives is missing.
 """
 import argparse
+import base64
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 
 SKIP = 77
 GROUP = "epcache.test"
@@ -46,9 +49,14 @@ def need_root(what):
 
 
 def run(cmd, env=None, cwd=None, input=None):
-    """Run cmd; return (status, stdout + stderr)."""
+    """Run cmd; return (status, stdout + stderr). env adds to the
+    environment; a value of None removes the variable."""
     e = dict(os.environ, PKGSYSTEM_ENABLE_FSYNC="0", LC_ALL="C.UTF-8")
-    e.update(env or {})
+    for k, v in (env or {}).items():
+        if v is None:
+            e.pop(k, None)
+        else:
+            e[k] = v
     r = subprocess.run(cmd, env=e, cwd=cwd, input=input, text=True,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     return r.returncode, r.stdout
@@ -82,6 +90,16 @@ def args(extra=None):
     return a
 
 
+def pip_env():
+    """No pip configuration of this machine: no index, no find-links, no
+    config files; only what a test asks for."""
+    env = dict((k, None) for k in os.environ if k.startswith("PIP_"))
+    env.update({"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1",
+                "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1",
+                "PYTHONPATH": None})
+    return env
+
+
 def tmpdir(name):
     d = tempfile.mkdtemp(prefix="epcache-%s-" % name)
     os.chmod(d, 0o755)
@@ -99,6 +117,26 @@ def dist_files(name, version, eps):
         % (name, version),
         "%s/entry_points.txt" % info: text,
     }
+
+
+def wheel(tmp, name, version, eps):
+    """NAME-VERSION-py3-none-any.whl, written by hand: the dist-info of
+    dist_files() plus WHEEL and RECORD."""
+    files = dist_files(name, version, eps)
+    info = "%s-%s.dist-info" % (name, version)
+    files["%s/WHEEL" % info] = ("Wheel-Version: 1.0\nGenerator: epcache-tests\n"
+                                "Root-Is-Purelib: true\nTag: py3-none-any\n")
+    record = ""
+    for rel, text in files.items():
+        digest = base64.urlsafe_b64encode(
+            hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record += "%s,sha256=%s,%d\n" % (rel, digest, len(text.encode()))
+    files["%s/RECORD" % info] = record + "%s/RECORD,,\n" % info
+    path = os.path.join(tmp, "%s-%s-py3-none-any.whl" % (name, version))
+    with zipfile.ZipFile(path, "w") as z:
+        for rel, text in sorted(files.items()):
+            z.writestr(rel, text)
+    return path
 
 
 def write_tree(base, files):

@@ -22,7 +22,6 @@ test-pacman.py --source SRC --query Q --update U
 """
 import os
 import shutil
-import subprocess
 import sys
 
 from installer_test import (BASE, FIXTURE, FIXTURE_REV, args, check,
@@ -75,8 +74,8 @@ def test(a, tmp):
         finish()
     tool = os.path.join(pkgs, built[0])
     rc, pkginfo = run(["tar", "--zstd", "-xOf", tool, ".PKGINFO"])
-    depends = [l.split("=", 1)[1].strip() for l in pkginfo.splitlines()
-               if l.startswith("depend =")]
+    depends = [line.split("=", 1)[1].strip() for line in pkginfo.splitlines()
+               if line.startswith("depend =")]
     check("the package has its hooks",
           all(h in run(["tar", "--zstd", "-tf", tool])[1]
               for h in ("usr/share/libalpm/hooks/epcache.hook",

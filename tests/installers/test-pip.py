@@ -15,38 +15,15 @@ fixture wheels and --no-index:
 
 test-pip.py --source SRC --query Q --update U [--pymodule DIR]
 """
-import base64
-import hashlib
 import json
 import os
 import shutil
-import zipfile
 
 from installer_test import (FIXTURE, FIXTURE_REV, GROUP, args, check,
-                            check_cache, dist_files, finish, must,
-                            need_programs, names, run, status, tmpdir)
+                            check_cache, finish, must, need_programs, names,
+                            pip_env, run, skip, status, tmpdir, wheel)
 
 PY = "/usr/bin/python3"
-
-
-def wheel(tmp, name, version, eps):
-    """NAME-VERSION-py3-none-any.whl, written by hand: the dist-info of
-    dist_files() plus WHEEL and RECORD."""
-    files = dist_files(name, version, eps)
-    info = "%s-%s.dist-info" % (name, version)
-    files["%s/WHEEL" % info] = ("Wheel-Version: 1.0\nGenerator: epcache-tests\n"
-                                "Root-Is-Purelib: true\nTag: py3-none-any\n")
-    record = ""
-    for rel, text in files.items():
-        digest = base64.urlsafe_b64encode(
-            hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-        record += "%s,sha256=%s,%d\n" % (rel, digest, len(text.encode()))
-    files["%s/RECORD" % info] = record + "%s/RECORD,,\n" % info
-    path = os.path.join(tmp, "%s-%s-py3-none-any.whl" % (name, version))
-    with zipfile.ZipFile(path, "w") as z:
-        for rel, text in sorted(files.items()):
-            z.writestr(rel, text)
-    return path
 
 
 def importlib_names(python, site_env, group=GROUP):
@@ -65,7 +42,6 @@ def main():
     need_programs(PY)
     rc, out = run([PY, "-c", "import venv, ensurepip"])
     if rc != 0:
-        from installer_test import skip
         skip("/usr/bin/python3 cannot make a venv with pip (python3-venv "
              "is not installed): %s" % out.strip().splitlines()[-1:])
     tmp = tmpdir("pip")
@@ -85,11 +61,8 @@ def test(a, tmp):
     # Installed into the venv as its pip wrapper; the tool found on PATH.
     wrapper = os.path.join(venv, "bin", "pip-epcache")
     os.symlink(os.path.join(a.source, "hooks", "pip-epcache"), wrapper)
-    env = {"PATH": "%s:%s" % (os.path.dirname(a.update), os.environ["PATH"]),
-           "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1",
-           "PIP_CONFIG_FILE": os.devnull}
-    # Never the module from the source tree or a stray PYTHONPATH.
-    env["PYTHONPATH"] = ""
+    env = dict(pip_env(), PATH="%s:%s" % (os.path.dirname(a.update),
+                                          os.environ["PATH"]))
     whl1 = wheel(tmp, "epfixture", "1.0", FIXTURE)
     whl2 = wheel(tmp, "epfixture", "1.1", FIXTURE_REV)
 
