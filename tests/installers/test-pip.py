@@ -4,7 +4,7 @@
 
 In a virtual environment made by /usr/bin/python3 -m venv, with local
 fixture wheels and --no-index:
-  through the wrapper (installed as the venv's pip-epcache): the cache of
+  through the wrapper (linked as the venv's bin/pip): the cache of
       the venv's site-packages is fresh afterwards and holds the entry
       points; the same for --target DIR and --prefix DIR;
   through plain pip: the reader reports the cache stale and still answers
@@ -58,8 +58,10 @@ def test(a, tmp):
     py = os.path.join(venv, "bin", "python")
     site = run([py, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]
                )[1].strip()
-    # Installed into the venv as its pip wrapper; the tool found on PATH.
-    wrapper = os.path.join(venv, "bin", "pip-epcache")
+    # Installed into the venv as its pip (pip-epcache(1)); the tool found
+    # on PATH.
+    wrapper = os.path.join(venv, "bin", "pip")
+    os.unlink(wrapper)
     os.symlink(os.path.join(a.source, "hooks", "pip-epcache"), wrapper)
     env = dict(pip_env(), PATH="%s:%s" % (os.path.dirname(a.update),
                                           os.environ["PATH"]))
@@ -118,6 +120,16 @@ def test(a, tmp):
                  "'purelib', vars={'base': %r, 'platbase': %r}))" % (prefix, prefix)]
                 )[1].strip()
     check_cache(a.query, psite, FIXTURE, "--prefix through the wrapper")
+
+    # Run under its own name in an activated venv: the venv's python3.
+    rc, out = run([os.path.join(a.source, "hooks", "pip-epcache"), "install",
+                   whl1], env=dict(env, VIRTUAL_ENV=venv,
+                                   PATH="%s:%s" % (os.path.join(venv, "bin"),
+                                                   env["PATH"])))
+    check("pip-epcache in an activated venv installs there, cached",
+          rc == 0 and names(a.query, site) == sorted(FIXTURE)
+          and status(a.query, site)[0] == "fresh",
+          "%s\n%s %s" % (out, names(a.query, site), status(a.query, site)))
 
     # The interpreter named by EPCACHE_PIP_PYTHON, the wrapper run under
     # its own name; and pip's failure is the wrapper's.
