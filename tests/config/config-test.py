@@ -379,7 +379,10 @@ directories:
             write(alt, cfgtext)
             rc, out, err = run(["strace", "-f", "-e", "trace=fsync,fdatasync",
                                 U, "--root", R, "--config", alt, "/opt/app/site"],
-                               env={"PKGSYSTEM_ENABLE_FSYNC": fsync_env})
+                               env={"PKGSYSTEM_ENABLE_FSYNC": fsync_env,
+                                    # LeakSanitizer cannot run under ptrace
+                                    "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "")
+                                    + ":detect_leaks=0"})
             return rc, err.count("fsync(") + err.count("fdatasync(")
         rc, n = syncs("fsync: true\n", "1")
         check("update: fsync: true syncs", rc == 0 and n > 0, n)
@@ -390,6 +393,25 @@ directories:
               rc == 0 and n == 0, n)
     else:
         skip("fsync setting", "strace is not installed")
+
+    # --- --all with --mode, --check and --remove
+    write(main_cfg, "directories: [/usr/lib/python3*/site-packages, "
+                    "{path: /opt/app/site, mode: trust}]\n")
+    rc, out, err = run([U, "--all", "--root", R, "--mode", "strict"])
+    check("update: --mode wins over every configured mode with --all",
+          rc == 0 and [cache_mode(d) for d in (py311, py312, opt)] == ["strict"] * 3,
+          err)
+    dist(py312, "new-1.dist-info", "new", "1", "[g]\nn = n\n")
+    rc, out, err = run([U, "--all", "--root", R, "--check"])
+    check("update: --all --check names the stale one",
+          rc == 3 and out.startswith("%s: stale" % py312), out + err)
+    rc, out, err = run([U, "--all", "--root", R, "--remove", "-v"])
+    # python3.10/site-packages is deb through a symbolic link
+    check("update: --all --remove",
+          rc == 0 and out.count("cache removed") == 4 and
+          not any(os.path.exists(os.path.join(d, ".epcache"))
+                  for d in (deb, py311, py312, opt))
+          and os.path.exists(cache_of(loc)), out + err)
 
     # --- --format yaml is --format json
     yaml_equivalence(Q, tmp)
