@@ -6,7 +6,8 @@ In a virtual environment made by /usr/bin/python3 -m venv, with local
 fixture wheels and --no-index:
   through the wrapper (linked as the venv's bin/pip): the cache of
       the venv's site-packages is fresh afterwards and holds the entry
-      points; the same for --target DIR and --prefix DIR;
+      points; the same for --target DIR, --prefix DIR, pip's --python VENV
+      (a venv without pip), and an activated venv;
   through plain pip: the reader reports the cache stale and still answers
       what importlib.metadata answers; then the Python module, when it was
       built (--pymodule), heals the cache on its first read;
@@ -130,6 +131,17 @@ def test(a, tmp):
           rc == 0 and names(a.query, site) == sorted(FIXTURE)
           and status(a.query, site)[0] == "fresh",
           "%s\n%s %s" % (out, names(a.query, site), status(a.query, site)))
+
+    # pip's own --python, for an environment without pip: the system
+    # pip installs there and the wrapper caches that environment's site.
+    bare = os.path.join(tmp, "bare")
+    must([PY, "-m", "venv", "--without-pip", bare], "a venv without pip")
+    bsite = run([os.path.join(bare, "bin", "python"), "-c",
+                 "import sysconfig; print(sysconfig.get_path('purelib'))"])[1].strip()
+    must([os.path.join(a.source, "hooks", "pip-epcache"), "--python", bare,
+          "install", whl1], "pip-epcache --python VENV installs the fixture",
+         env=dict(env, EPCACHE_PIP_PYTHON=PY))
+    check_cache(a.query, bsite, FIXTURE, "--python VENV through the wrapper")
 
     # The interpreter named by EPCACHE_PIP_PYTHON, the wrapper run under
     # its own name; and pip's failure is the wrapper's.
