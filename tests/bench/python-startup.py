@@ -27,6 +27,7 @@ between runs; nothing outside the temporary directory is written.
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -57,6 +58,9 @@ def make_venv(python, root, module_dir):
     vpy = os.path.join(root, "bin", "python")
     site = sh([vpy, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]).strip()
     os.symlink(os.path.join(module_dir, "epcache"), os.path.join(site, "epcache"))
+    # byte-compiled as an install would leave it (PYTHONDONTWRITEBYTECODE
+    # would otherwise have every run compile the package anew)
+    sh([vpy, "-m", "compileall", "-q", os.path.join(module_dir, "epcache")])
     return vpy, site
 
 
@@ -86,20 +90,33 @@ def check_same(vpy, group):
     sh([vpy, "-c", code], env=ENV)
 
 
+def cpu():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def time_runs(cmds, runs, warmup=2):
-    """cmds: {label: argv}; interleaved, so that load spikes hit all alike"""
+    """cmds: {label: argv}; interleaved, so that load spikes hit all alike.
+    Returns medians of wall time and, as "LABEL_cpu", of the child's CPU
+    time (user + system), which a busy machine disturbs far less."""
     samples = {k: [] for k in cmds}
+    cpus = {k: [] for k in cmds}
     for i in range(warmup + runs):
         for label, argv in cmds.items():
+            c0 = cpu()
             t0 = time.perf_counter()
             r = subprocess.run(argv, env=ENV, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)
             dt = time.perf_counter() - t0
+            dc = cpu() - c0
             if r.returncode != 0:
                 sys.exit("python-startup: %r failed:\n%s" % (argv, r.stderr.decode()))
             if i >= warmup:
                 samples[label].append(dt * 1000)
-    return {k: statistics.median(v) for k, v in samples.items()}
+                cpus[label].append(dc * 1000)
+    out = {k: statistics.median(v) for k, v in samples.items()}
+    out.update({k + "_cpu": statistics.median(v) for k, v in cpus.items()})
+    return out
 
 
 def cache_status(vpy, site):
@@ -131,6 +148,8 @@ def bench_site(args, name, vpy, site, groups):
                          "uncached": [vpy, "-c", CODE["epcache"] % g]}, args.runs)
         row["uncached"] = med["uncached"]
         row["pass_uncached_run"] = med["pass"]
+        row["uncached_cpu"] = med["uncached_cpu"]
+        row["pass_uncached_run_cpu"] = med["pass_cpu"]
     return rows
 
 
@@ -138,20 +157,23 @@ def print_table(rows, runs):
     hdr = ("%-9s %6s %-16s %6s | %8s %8s %9s %9s | %8s %9s %8s"
            % ("site", "dists", "group", "eps", "pass", "epcache", "importlib", "uncached",
               "ep-ovh", "imp-ovh", "ratio"))
-    print("medians of %d whole-process runs, milliseconds; ovh = minus `pass`" % runs)
-    print(hdr)
-    print("-" * len(hdr))
-    for r in rows:
-        e = r["epcache"] - r["pass"]
-        i = r["importlib"] - r["pass"]
-        r["epcache_overhead"] = e
-        r["importlib_overhead"] = i
-        r["uncached_overhead"] = r["uncached"] - r["pass_uncached_run"]
-        r["ratio"] = i / e if e > 0 else None
-        print("%-9s %6d %-16s %6d | %8.1f %8.1f %9.1f %9.1f | %8.2f %9.1f %8s"
-              % (r["site"], r["dists"], r["group"][:16], r["entries"], r["pass"],
-                 r["epcache"], r["importlib"], r["uncached"], e, i,
-                 "%.0fx" % r["ratio"] if r["ratio"] else "-"))
+    for sfx, what in (("", "wall time"), ("_cpu", "CPU time (user+sys)")):
+        print("%s: medians of %d whole-process runs, milliseconds; ovh = minus `pass`"
+              % (what, runs))
+        print(hdr)
+        print("-" * len(hdr))
+        for r in rows:
+            p = r["pass" + sfx]
+            e = r["epcache" + sfx] - p
+            i = r["importlib" + sfx] - p
+            r["epcache_overhead" + sfx] = e
+            r["importlib_overhead" + sfx] = i
+            r["uncached_overhead" + sfx] = r["uncached" + sfx] - r["pass_uncached_run" + sfx]
+            r["ratio" + sfx] = i / e if e > 0 else None
+            print("%-9s %6d %-16s %6d | %8.1f %8.1f %9.1f %9.1f | %8.2f %9.1f %8s"
+                  % (r["site"], r["dists"], r["group"][:16], r["entries"], p,
+                     r["epcache" + sfx], r["importlib" + sfx], r["uncached" + sfx], e, i,
+                     "%.0fx" % r["ratio" + sfx] if r["ratio" + sfx] else "-"))
     print("goals: epcache overhead <= 2 ms (real), <= 5 ms (10,000 dists)")
     try:
         print("load average: %s" % " ".join(open("/proc/loadavg").read().split()[:3]))
