@@ -17,17 +17,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "epcache.h"
+#include "epcache-private.h"
+#include "output-yaml.h"
 #include "tool-messages.h"
 
 #define PROGRAM "entrypoints-query"
-
-/* The interpreter whose sys.path is used when no path is given. */
-#define DEFAULT_PYTHON "/usr/bin/python3"
 
 /* sys.path printed as JSON is a few kB; anything near this is not it. */
 #define MAX_PYTHON_OUTPUT (16 * 1024 * 1024)
@@ -43,6 +42,7 @@ enum exit_code {
 enum output_format {
 	FORMAT_TEXT,
 	FORMAT_JSON,
+	FORMAT_YAML,
 };
 
 enum parse_result {
@@ -62,6 +62,8 @@ struct strv {
 struct options {
 	struct strv paths;
 	const char *python;
+	const char *config_file;
+	const char *root;
 	const char *group;
 	const char *name;
 	enum output_format format;
@@ -111,10 +113,15 @@ usage(FILE *fp)
 		"\n"
 		"      --path DIR        a path entry; repeat for more, earlier wins\n"
 		"      --python PY       use the sys.path of interpreter PY\n"
-		"                        (default: the sys.path of " DEFAULT_PYTHON ")\n"
+		"                        (default: the configured directories)\n"
+		"      --config FILE     read only FILE as the configuration (default:\n"
+		"                        " EPCACHE_SYSCONFDIR "/" EP_CONFIG_FILE " and\n"
+		"                        " EPCACHE_SYSCONFDIR "/" EP_CONFIG_DROPIN_DIR "/*.yaml)\n"
+		"      --root DIR        prefix DIR to the configured directories, the\n"
+		"                        default configuration files and each --path\n"
 		"      --group G         only entry points of group G\n"
 		"      --name N          only entry points named N\n"
-		"      --format FORMAT   text (default) or json\n"
+		"      --format FORMAT   text (default), json or yaml\n"
 		"      --no-cache        ignore every cache, scan every directory\n"
 		"      --status          print each path entry's cache status instead\n"
 		"  -V, --version         print the version and exit\n"
@@ -122,7 +129,8 @@ usage(FILE *fp)
 		"\n"
 		"Text output: GROUP<TAB>NAME = VALUE<TAB>(DIST VERSION), '-' for an\n"
 		"unknown DIST or VERSION; with --status: PATH<TAB>STATUS<TAB>REASON.\n"
-		"Exit status: 0 success, 1 usage or input error, 2 internal error.\n");
+		"Exit status: 0 success, 1 usage, input or configuration error,\n"
+		"2 internal error.\n");
 }
 
 
@@ -137,6 +145,8 @@ parse_options(int argc, char **argv, struct options *opts)
 		OPT_FORMAT,
 		OPT_NO_CACHE,
 		OPT_STATUS,
+		OPT_CONFIG,
+		OPT_ROOT,
 	};
 	static const struct option long_options[] = {
 		{ "path", required_argument, NULL, OPT_PATH },
@@ -146,6 +156,8 @@ parse_options(int argc, char **argv, struct options *opts)
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
 		{ "status", no_argument, NULL, OPT_STATUS },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -174,8 +186,10 @@ parse_options(int argc, char **argv, struct options *opts)
 				opts->format = FORMAT_TEXT;
 			} else if (strcmp(optarg, "json") == 0) {
 				opts->format = FORMAT_JSON;
+			} else if (strcmp(optarg, "yaml") == 0) {
+				opts->format = FORMAT_YAML;
 			} else {
-				tool_usage_error("invalid format '%s' (expected text or json)",
+				tool_usage_error("invalid format '%s' (expected text, json or yaml)",
 					    optarg);
 				return PARSE_USAGE_ERROR;
 			}
@@ -185,6 +199,12 @@ parse_options(int argc, char **argv, struct options *opts)
 			break;
 		case OPT_STATUS:
 			opts->status = true;
+			break;
+		case OPT_CONFIG:
+			opts->config_file = optarg;
+			break;
+		case OPT_ROOT:
+			opts->root = optarg;
 			break;
 		case 'V':
 			printf(PROGRAM " (epcache) %s\n", epcache_get_version());
@@ -208,6 +228,25 @@ parse_options(int argc, char **argv, struct options *opts)
 	/* Which list would win is anyone's guess: refuse rather than pick. */
 	if (opts->paths.len > 0 && opts->python) {
 		tool_usage_error("--path and --python are mutually exclusive");
+		return PARSE_USAGE_ERROR;
+	}
+	/* The configuration names the default path list; with another list
+	 * it would be read for nothing. An interpreter's sys.path is its
+	 * own, never below a root. */
+	if (opts->config_file && (opts->paths.len > 0 || opts->python)) {
+		tool_usage_error("--config cannot be combined with --path or --python");
+		return PARSE_USAGE_ERROR;
+	}
+	if (opts->root && opts->python) {
+		tool_usage_error("--root and --python are mutually exclusive");
+		return PARSE_USAGE_ERROR;
+	}
+	if (opts->config_file && opts->config_file[0] == '\0') {
+		tool_usage_error("empty --config file name");
+		return PARSE_USAGE_ERROR;
+	}
+	if (opts->root && opts->root[0] == '\0') {
+		tool_usage_error("empty --root directory name");
 		return PARSE_USAGE_ERROR;
 	}
 
@@ -473,12 +512,50 @@ out:
 	return rc;
 }
 
-/* The path list used when the command line names none. Kept in one place:
- * configured directories will replace the interpreter here. */
+/* The path list used when the command line names none: the configured
+ * directories that exist, in configuration order. Errors are printed here;
+ * -EINVAL stands for every bad-configuration case. */
 static int
-default_sys_path(struct strv *paths)
+config_path_list(const struct options *opts, struct strv *paths)
 {
-	return python_sys_path(DEFAULT_PYTHON, paths);
+	struct ep_config cfg;
+	struct ep_site_list sites = { 0 };
+	char *error = NULL;
+	int rc;
+
+	ep_config_init(&cfg);
+	rc = ep_config_load(&cfg, opts->root, opts->config_file, &error);
+	if (rc < 0) {
+		if (error)
+			tool_error("%s", error);
+		if (rc != -ENOMEM)
+			rc = -EINVAL;
+		goto out;
+	}
+
+	rc = ep_config_expand(&cfg, opts->root, &sites);
+	for (size_t i = 0; rc == 0 && i < sites.n; i++)
+		rc = strv_append(paths, sites.v[i].path);
+out:
+	free(error);
+	ep_site_list_release(&sites);
+	ep_config_release(&cfg);
+	return rc;
+}
+
+/* --path under --root: ROOT/DIR, as update-entrypoints-cache does. */
+static int
+root_paths(const char *root, struct strv *paths)
+{
+	for (size_t i = 0; root && i < paths->len; i++) {
+		char *joined = ep_root_join(root, paths->v[i]);
+
+		if (!joined)
+			return -ENOMEM;
+		free(paths->v[i]);
+		paths->v[i] = joined;
+	}
+	return 0;
 }
 
 static void
@@ -765,14 +842,30 @@ main(int argc, char **argv)
 		goto out;
 	}
 
+	/* A mistyped root would otherwise find nothing and "succeed". */
+	if (opts.root) {
+		struct stat st;
+		int err = 0;
+
+		if (stat(opts.root, &st) < 0)
+			err = errno;
+		else if (!S_ISDIR(st.st_mode))
+			err = ENOTDIR;
+		if (err) {
+			tool_error("root %s: %s", opts.root, strerror(err));
+			exit_code = EXIT_USAGE;
+			goto out;
+		}
+	}
+
 	if (opts.paths.len > 0) {
 		paths = opts.paths;
 		opts.paths = (struct strv){ 0 };
-		rc = 0;
+		rc = root_paths(opts.root, &paths);
 	} else if (opts.python) {
 		rc = python_sys_path(opts.python, &paths);
 	} else {
-		rc = default_sys_path(&paths);
+		rc = config_path_list(&opts, &paths);
 	}
 	if (rc < 0) {
 		exit_code = path_list_exit_code(rc);
@@ -811,8 +904,17 @@ main(int argc, char **argv)
 	}
 
 	if (opts.status) {
-		rc = opts.format == FORMAT_JSON ? print_status_json(lookup) :
-						  print_status_text(lookup);
+		switch (opts.format) {
+		case FORMAT_TEXT:
+			rc = print_status_text(lookup);
+			break;
+		case FORMAT_JSON:
+			rc = print_status_json(lookup);
+			break;
+		case FORMAT_YAML:
+			rc = output_yaml_status(stdout, lookup);
+			break;
+		}
 	} else {
 		if (lookup) {
 			warn_unsupported(lookup);
@@ -825,8 +927,23 @@ main(int argc, char **argv)
 				goto out;
 			}
 		}
-		rc = opts.format == FORMAT_JSON ? print_entries_json(sel) :
-						  print_entries_text(sel);
+		switch (opts.format) {
+		case FORMAT_TEXT:
+			rc = print_entries_text(sel);
+			break;
+		case FORMAT_JSON:
+			rc = print_entries_json(sel);
+			break;
+		case FORMAT_YAML:
+			rc = output_yaml_entries(stdout, sel);
+			break;
+		}
+	}
+	if (rc == -EILSEQ) {
+		tool_error("cannot print the answer: a string is not UTF-8, "
+			   "which YAML cannot carry (--format json can)");
+		exit_code = EXIT_INTERNAL;
+		goto out;
 	}
 	if (rc < 0) {
 		exit_code = internal_error(rc, "cannot print the answer");

@@ -333,4 +333,102 @@ int ep_cache_read_names(struct ep_cache_file *cf, char ***names, size_t *n);
  * 1 = something differs, negative = corrupt. */
 int ep_cache_check_stamps(struct ep_cache_file *cf, int sitefd);
 
+/* ------------------------------------------------------- configuration */
+
+/*
+ * The configuration of the programs (not of the library): which site
+ * directories update-entrypoints-cache --all manages and entrypoints-query
+ * reads by default, with their validation modes. Read from
+ * SYSCONFDIR/entrypoints-cache.yaml and SYSCONFDIR/entrypoints-cache.d/
+ * (see entrypoints-cache.yaml(5)). These functions live in a static
+ * library of their own (config.c, config-sites.c) that links libyaml and
+ * libc only, so that the programs can use it next to the shared library
+ * and libepcache.so does not depend on libyaml.
+ */
+
+/* The main file and the drop-in directory below SYSCONFDIR. */
+#define EP_CONFIG_FILE "entrypoints-cache.yaml"
+#define EP_CONFIG_DROPIN_DIR "entrypoints-cache.d"
+/* A configuration file larger than this is refused, not read. */
+#define EP_CONFIG_MAX_SIZE (1024 * 1024)
+
+struct ep_config_dir {
+	char *path;		/* absolute, glob pattern allowed */
+	enum epcache_mode mode;
+	bool has_mode;		/* else the global mode applies */
+};
+
+struct ep_config {
+	bool fsync;
+	enum epcache_mode mode;
+	struct ep_config_dir *dirs;
+	size_t ndirs;
+	size_t capdirs;
+};
+
+/* Defaults: fsync true, mode mtime, no directories. */
+void ep_config_init(struct ep_config *cfg);
+void ep_config_release(struct ep_config *cfg);
+
+/*
+ * Merge one YAML document into @cfg as a drop-in is merged: its
+ * directories are appended, the scalars it sets replace earlier values.
+ * @name is the file name used in messages. Returns 0; -EINVAL for bad
+ * configuration, with *@error_out set to a malloc'd "NAME:LINE:COLUMN:
+ * message"; -ENOMEM. On error @cfg may hold part of the document.
+ */
+int ep_config_load_buffer(struct ep_config *cfg, const char *name,
+			  const char *data, size_t len, char **error_out);
+
+/*
+ * Merge the file @path. Errors as ep_config_load_buffer(); a file that
+ * cannot be read gives its negative errno with *@error_out "PATH: reason".
+ */
+int ep_config_load_file(struct ep_config *cfg, const char *path,
+			char **error_out);
+
+/*
+ * The whole configuration. With @file, only that file is read. Otherwise
+ * ROOT/SYSCONFDIR/entrypoints-cache.yaml (a missing one is no error), then
+ * every "*.yaml" of ROOT/SYSCONFDIR/entrypoints-cache.d in strcmp order;
+ * when neither exists, the built-in directory list. @root may be NULL.
+ */
+int ep_config_load(struct ep_config *cfg, const char *root, const char *file,
+		   char **error_out);
+
+/* Append the built-in directory list (used when no file exists). */
+int ep_config_add_defaults(struct ep_config *cfg);
+
+/* A configured directory that exists, after glob expansion. */
+struct ep_site {
+	char *path;	/* ROOT + the matched path */
+	char *key;	/* its realpath, or path when that fails */
+	enum epcache_mode mode;
+};
+
+struct ep_site_list {
+	struct ep_site *v;
+	size_t n;
+	size_t cap;
+};
+
+/*
+ * Expand every configured directory below @root (NULL or "" for none; a
+ * root of "/" is no root) and keep the existing directories, each once
+ * (by realpath, else by string), first occurrence first. Each gets its
+ * own mode or the global one. Returns 0 or -ENOMEM.
+ */
+int ep_config_expand(const struct ep_config *cfg, const char *root,
+		     struct ep_site_list *out);
+/* The index of the site that is the directory @dir, by realpath or string. */
+bool ep_site_list_find(const struct ep_site_list *l, const char *dir,
+		       size_t *idx);
+void ep_site_list_release(struct ep_site_list *l);
+
+/*
+ * ROOT/PATH as one string (ROOT's trailing slashes dropped; a NULL or
+ * empty root gives PATH). NULL when out of memory.
+ */
+char *ep_root_join(const char *root, const char *path);
+
 #endif /* EPCACHE_PRIVATE_H */

@@ -13,8 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#include "epcache.h"
+#include "epcache-private.h"
 #include "tool-messages.h"
 
 #define PROGRAM "update-entrypoints-cache"
@@ -49,10 +50,20 @@ enum parse_result {
 struct options {
 	enum action action;
 	enum epcache_mode mode;
+	bool mode_given;
 	enum verbosity verbosity;
 	bool if_stale;
+	bool all;
+	const char *config_file;
+	const char *root; /* --root, else DPKG_ROOT; NULL for none */
 	char **dirs;
 	size_t ndirs;
+};
+
+/* One directory to work on: ROOT/DIR, with the mode to write. */
+struct target {
+	char *path;
+	enum epcache_mode mode;
 };
 
 
@@ -61,21 +72,29 @@ usage(FILE *fp)
 {
 	fprintf(fp,
 		"Usage: " PROGRAM " [OPTIONS] DIR...\n"
-		"Write the entry point cache of each site directory DIR.\n"
+		"       " PROGRAM " [OPTIONS] --all\n"
+		"Write the entry point cache of each site directory DIR, or of every\n"
+		"configured one.\n"
 		"\n"
+		"  -a, --all          every directory of the configuration that exists\n"
+		"      --config FILE  read only FILE as the configuration (default:\n"
+		"                     " EPCACHE_SYSCONFDIR "/" EP_CONFIG_FILE " and\n"
+		"                     " EPCACHE_SYSCONFDIR "/" EP_CONFIG_DROPIN_DIR "/*.yaml)\n"
+		"      --root DIR     prefix DIR to every directory and to the default\n"
+		"                     configuration files (default: $DPKG_ROOT)\n"
 		"  -n, --if-stale     only rebuild caches that are not fresh\n"
 		"      --check        write nothing; exit 0 iff every cache is fresh,\n"
 		"                     3 if one is not\n"
 		"      --remove       remove the caches\n"
-		"      --mode MODE    how readers judge the cache fresh: mtime (default),\n"
-		"                     strict or trust\n"
+		"      --mode MODE    how readers judge the cache fresh: mtime, strict or\n"
+		"                     trust (default: the configured mode, or mtime)\n"
 		"  -v, --verbose      say what is done to each DIR\n"
 		"  -q, --quiet        print errors only\n"
 		"  -V, --version      print the version and exit\n"
 		"  -h, --help         print this help and exit\n"
 		"\n"
-		"Exit status: 0 success, 1 usage error, 2 a DIR failed, 3 (--check)\n"
-		"a cache is not fresh.\n"
+		"Exit status: 0 success, 1 usage or configuration error, 2 a DIR failed,\n"
+		"3 (--check) a cache is not fresh.\n"
 		"PKGSYSTEM_ENABLE_FSYNC=0 in the environment skips fsync.\n");
 }
 
@@ -87,12 +106,17 @@ parse_options(int argc, char **argv, struct options *opts)
 		OPT_CHECK = 256,
 		OPT_REMOVE,
 		OPT_MODE,
+		OPT_CONFIG,
+		OPT_ROOT,
 	};
 	static const struct option long_options[] = {
 		{ "if-stale", no_argument, NULL, 'n' },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "remove", no_argument, NULL, OPT_REMOVE },
 		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "all", no_argument, NULL, 'a' },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
@@ -102,7 +126,7 @@ parse_options(int argc, char **argv, struct options *opts)
 	bool do_check = false, do_remove = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "nvqVh", long_options, NULL)) !=
+	while ((c = getopt_long(argc, argv, "anvqVh", long_options, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'n':
@@ -120,6 +144,16 @@ parse_options(int argc, char **argv, struct options *opts)
 					    optarg);
 				return PARSE_USAGE_ERROR;
 			}
+			opts->mode_given = true;
+			break;
+		case 'a':
+			opts->all = true;
+			break;
+		case OPT_CONFIG:
+			opts->config_file = optarg;
+			break;
+		case OPT_ROOT:
+			opts->root = optarg;
 			break;
 		case 'v':
 			opts->verbosity = VERBOSITY_VERBOSE;
@@ -149,12 +183,33 @@ parse_options(int argc, char **argv, struct options *opts)
 		       do_remove ? ACTION_REMOVE :
 				ACTION_REBUILD;
 
-	if (optind >= argc) {
+	if (opts->all && optind < argc) {
+		tool_usage_error("--all and DIR arguments are mutually exclusive");
+		return PARSE_USAGE_ERROR;
+	}
+	if (!opts->all && optind >= argc) {
 		tool_usage_error("no directory given");
 		return PARSE_USAGE_ERROR;
 	}
 	opts->dirs = argv + optind;
 	opts->ndirs = (size_t)(argc - optind);
+
+	if (opts->config_file && opts->config_file[0] == '\0') {
+		tool_usage_error("empty --config file name");
+		return PARSE_USAGE_ERROR;
+	}
+	/* An empty --root is a typo or an unset variable; an empty
+	 * DPKG_ROOT is how dpkg says "no root". */
+	if (opts->root && opts->root[0] == '\0') {
+		tool_usage_error("empty --root directory name");
+		return PARSE_USAGE_ERROR;
+	}
+	if (!opts->root) {
+		const char *env = getenv("DPKG_ROOT");
+
+		if (env && env[0] != '\0')
+			opts->root = env;
+	}
 
 	/* An empty DIR is almost always an unset shell variable in a
 	 * maintainer script; caching the current directory by accident
@@ -170,13 +225,15 @@ parse_options(int argc, char **argv, struct options *opts)
 }
 
 static unsigned int
-rebuild_flags(const struct options *opts)
+rebuild_flags(const struct options *opts, const struct ep_config *cfg)
 {
 	unsigned int flags = 0;
 	const char *fsync_env;
 
 	if (opts->if_stale)
 		flags |= EPCACHE_REBUILD_IF_STALE;
+	if (!cfg->fsync)
+		flags |= EPCACHE_REBUILD_NO_FSYNC;
 
 	/* The library checks this too; passing it on keeps the tool right
 	 * whatever the library version does. */
@@ -188,12 +245,14 @@ rebuild_flags(const struct options *opts)
 }
 
 static int
-rebuild_dir(struct epcache *ctx, const struct options *opts, const char *dir)
+rebuild_dir(struct epcache *ctx, const struct options *opts,
+	    const struct ep_config *cfg, const char *dir,
+	    enum epcache_mode mode)
 {
 	bool rebuilt = false;
 	int rc;
 
-	rc = epcache_rebuild(ctx, dir, opts->mode, rebuild_flags(opts),
+	rc = epcache_rebuild(ctx, dir, mode, rebuild_flags(opts, cfg),
 			     &rebuilt);
 	if (rc < 0) {
 		tool_error("%s: cannot write cache: %s", dir,
@@ -277,6 +336,94 @@ flush_stdout(void)
 	return rc;
 }
 
+/* Only what needs it reads the configuration: --all, a rebuild (modes,
+ * fsync), or an explicit --config, which is then checked too. --check and
+ * --remove of named directories work with a broken file. */
+static bool
+needs_config(const struct options *opts)
+{
+	return opts->all || opts->action == ACTION_REBUILD ||
+	       opts->config_file;
+}
+
+static int
+load_config(const struct options *opts, struct ep_config *cfg)
+{
+	char *error = NULL;
+	int rc;
+
+	rc = ep_config_load(cfg, opts->root, opts->config_file, &error);
+	if (rc == -ENOMEM || (rc < 0 && !error))
+		tool_error("cannot read the configuration: %s", strerror(-rc));
+	else if (rc < 0)
+		tool_error("%s", error);
+	free(error);
+	return rc;
+}
+
+static void
+targets_release(struct target *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(t[i].path);
+	free(t);
+}
+
+/* The directories to work on and their modes: every configured one that
+ * exists, or ROOT/DIR for each DIR, in its configured mode if it is a
+ * configured one. --mode wins over both. */
+static int
+make_targets(const struct options *opts, const struct ep_config *cfg,
+	     struct target **targets_out, size_t *n_out)
+{
+	struct ep_site_list sites = { 0 };
+	struct target *t = NULL;
+	size_t n = 0, cap;
+	int rc;
+
+	rc = ep_config_expand(cfg, opts->root, &sites);
+	if (rc < 0)
+		goto out;
+
+	cap = opts->all ? sites.n : opts->ndirs;
+	t = calloc(cap ? cap : 1, sizeof(*t));
+	if (!t) {
+		rc = -ENOMEM;
+		goto out;
+	}
+
+	for (; n < cap; n++) {
+		size_t idx;
+
+		if (opts->all) {
+			t[n].path = strdup(sites.v[n].path);
+			t[n].mode = sites.v[n].mode;
+		} else {
+			t[n].path = ep_root_join(opts->root, opts->dirs[n]);
+			t[n].mode = cfg->mode;
+			if (t[n].path &&
+			    ep_site_list_find(&sites, t[n].path, &idx))
+				t[n].mode = sites.v[idx].mode;
+		}
+		if (!t[n].path) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		if (opts->mode_given)
+			t[n].mode = opts->mode;
+	}
+
+	*targets_out = t;
+	*n_out = n;
+	t = NULL;
+	n = 0;
+	rc = 0;
+out:
+	targets_release(t, n);
+	ep_site_list_release(&sites);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -285,9 +432,15 @@ main(int argc, char **argv)
 		.mode = EPCACHE_MODE_MTIME,
 		.verbosity = VERBOSITY_NORMAL,
 	};
+	struct ep_config cfg;
+	struct target *targets = NULL;
+	size_t ntargets = 0;
 	struct epcache *ctx = NULL;
 	bool failed = false, all_fresh = true, quiet;
+	struct stat st;
 	int exit_code;
+
+	ep_config_init(&cfg);
 
 	switch (parse_options(argc, argv, &opts)) {
 	case PARSE_RUN:
@@ -298,10 +451,39 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	/* A mistyped root would otherwise match nothing and "succeed". */
+	if (opts.root) {
+		int err = 0;
+
+		if (stat(opts.root, &st) < 0)
+			err = errno;
+		else if (!S_ISDIR(st.st_mode))
+			err = ENOTDIR;
+		if (err) {
+			tool_error("root %s: %s", opts.root, strerror(err));
+			return EXIT_USAGE;
+		}
+	}
+
+	/* Bad configuration stops everything before any cache is touched. */
+	if (needs_config(&opts) && load_config(&opts, &cfg) < 0) {
+		ep_config_release(&cfg);
+		return EXIT_USAGE;
+	}
+	if (make_targets(&opts, &cfg, &targets, &ntargets) < 0) {
+		tool_error("out of memory");
+		exit_code = EXIT_FAILED;
+		goto out;
+	}
+	if (opts.all && ntargets == 0 &&
+	    opts.verbosity == VERBOSITY_VERBOSE)
+		printf("no configured directory exists\n");
+
 	ctx = epcache_new();
 	if (!ctx) {
 		tool_error("out of memory");
-		return EXIT_FAILED;
+		exit_code = EXIT_FAILED;
+		goto out;
 	}
 	quiet = opts.verbosity == VERBOSITY_QUIET;
 	epcache_set_log_handler(ctx, tool_log_handler, &quiet);
@@ -319,14 +501,15 @@ main(int argc, char **argv)
 
 	/* One bad directory must not keep the others stale: dpkg hands us
 	 * every triggered directory in one call. */
-	for (size_t i = 0; i < opts.ndirs; i++) {
-		const char *dir = opts.dirs[i];
+	for (size_t i = 0; i < ntargets; i++) {
+		const char *dir = targets[i].path;
 		bool fresh = false;
 		int rc = 0;
 
 		switch (opts.action) {
 		case ACTION_REBUILD:
-			rc = rebuild_dir(ctx, &opts, dir);
+			rc = rebuild_dir(ctx, &opts, &cfg, dir,
+					 targets[i].mode);
 			break;
 		case ACTION_REMOVE:
 			rc = remove_dir(ctx, &opts, dir);
@@ -341,8 +524,6 @@ main(int argc, char **argv)
 			failed = true;
 	}
 
-	epcache_free(ctx);
-
 	if (flush_stdout() < 0)
 		failed = true;
 
@@ -352,6 +533,9 @@ main(int argc, char **argv)
 		exit_code = EXIT_NOT_FRESH;
 	else
 		exit_code = EXIT_OK;
-
+out:
+	epcache_free(ctx);
+	targets_release(targets, ntargets);
+	ep_config_release(&cfg);
 	return exit_code;
 }
