@@ -131,6 +131,29 @@ lock_open(int cachedirfd, bool *created)
 	return -EAGAIN;
 }
 
+/*
+ * Holding the lock we are the only writer, so a temp file of ours still in
+ * the cache directory was left by a writer killed between creating and
+ * renaming it (kill -9, power loss): nothing else can remove it. Best
+ * effort: a leftover is never read, only untidy.
+ */
+static void
+sweep_stale_temps(int cachedirfd)
+{
+	struct dirent *de;
+	DIR *d;
+
+	if (ep_opendir_at(cachedirfd, &d) < 0)
+		return;
+	while ((de = readdir(d))) {
+		/* Without AT_REMOVEDIR a planted symlink is removed, not
+		 * followed, and a directory is left alone. */
+		if (fnmatch(EP_CACHE_FILE TMP_INFIX "*", de->d_name, 0) == 0)
+			unlinkat(cachedirfd, de->d_name, 0);
+	}
+	closedir(d);
+}
+
 int
 ep_cache_lock(int cachedirfd, uid_t uid, gid_t gid, int *lockfd_out)
 {
@@ -168,6 +191,7 @@ ep_cache_lock(int cachedirfd, uid_t uid, gid_t gid, int *lockfd_out)
 		}
 	}
 
+	sweep_stale_temps(cachedirfd);
 	*lockfd_out = fd;
 	fd = -1;
 out:

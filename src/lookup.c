@@ -221,6 +221,34 @@ epcache_lookup_get_path_reason(const struct epcache_lookup *lk, size_t idx)
 	return idx < lk->n ? lk->p[idx].reason : NULL;
 }
 
+/*
+ * An installer renaming a distribution in or out while the directory is
+ * read can leave the scan with a mix of two states (a dist-info listed, its
+ * METADATA gone by the time it is opened): a state the directory never
+ * had. As the writer does, scan again while the directory's identity
+ * changed under the scan, a bounded number of times.
+ */
+static int
+scan_unchanged(struct epcache_lookup *lk, struct ep_path *p)
+{
+	struct ep_dir_identity before, after;
+	int rc;
+
+	for (int attempt = 0;; attempt++) {
+		if ((rc = ep_dir_identity_get(p->dirfd, false, &before)) < 0)
+			return ep_scan_dir(lk->ctx, p->path, p->dirfd, false,
+					   &p->scan);
+		if ((rc = ep_scan_dir(lk->ctx, p->path, p->dirfd, false,
+				      &p->scan)) < 0)
+			return rc;
+		if (attempt == 4 ||
+		    ep_dir_identity_get(p->dirfd, false, &after) < 0 ||
+		    ep_dir_identity_equal(&before, &after))
+			return 0;
+		ep_scan_release(&p->scan);
+	}
+}
+
 static int
 ensure_scanned(struct epcache_lookup *lk, struct ep_path *p)
 {
@@ -228,7 +256,7 @@ ensure_scanned(struct epcache_lookup *lk, struct ep_path *p)
 
 	if (p->scanned)
 		return 0;
-	rc = ep_scan_dir(lk->ctx, p->path, p->dirfd, false, &p->scan);
+	rc = scan_unchanged(lk, p);
 	if (rc < 0) {
 		/* importlib swallows listing errors: nothing is found here */
 		if (rc == -ENOMEM)

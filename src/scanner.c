@@ -215,6 +215,16 @@ suppressed_error(int err)
 	       err == -EACCES || err == -EPERM;
 }
 
+/* The file is there but cannot be read now: importlib raises, and a cache
+ * written without it would be judged fresh with its entry points missing
+ * until the next install. The rebuild fails instead (the old cache stays). */
+static bool
+transient_error(int err)
+{
+	return err == -EIO || err == -EMFILE || err == -ENFILE ||
+	       err == -ENOBUFS || err == -EINTR;
+}
+
 static int
 read_dist_file(struct epcache *ctx, const char *display, int dirfd,
 	       const char *dist, const char *file, char **data, size_t *len)
@@ -228,6 +238,11 @@ read_dist_file(struct epcache *ctx, const char *display, int dirfd,
 	rc = ep_read_file_at(dirfd, rel.data, data, len);
 	if (rc == -ENOMEM)
 		goto out;
+	if (transient_error(rc)) {
+		ep_log_error(ctx, "%s/%s: cannot read: %s", display, rel.data,
+			     strerror(-rc));
+		goto out;
+	}
 	if (rc < 0) {
 		if (!suppressed_error(rc))
 			ep_log_warn(ctx, "%s/%s: cannot read: %s", display,

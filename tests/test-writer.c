@@ -416,6 +416,31 @@ START_TEST(test_lock_symlink_refused)
 }
 END_TEST
 
+START_TEST(test_lock_sweeps_stale_temps)
+{
+	int cfd, lfd = -1;
+
+	/* What a writer killed between creating and renaming its temp file
+	 * leaves: the next lock holder removes it (a symlink with such a name
+	 * is removed, not followed), and leaves everything else alone. */
+	cfd = open_cachedir();
+	ck_assert_int_eq(write_str(cfd, EP_CACHE_FILE ".tmp-Ab12Cd", "half"), 0);
+	ck_assert_int_eq(write_str(outfd, "victim", "precious"), 0);
+	ck_assert_int_eq(symlinkat("../../outside/victim", cfd,
+				   EP_CACHE_FILE ".tmp-link00"), 0);
+	ck_assert_int_eq(mkdirat(cfd, EP_CACHE_FILE ".tmp-adir00", 0755), 0);
+	ck_assert_int_eq(write_str(cfd, EP_CACHE_FILE, "cache"), 0);
+	ck_assert_int_eq(ep_cache_lock(cfd, (uid_t)-1, (gid_t)-1, &lfd), 0);
+	ck_assert(!exists_at(cfd, EP_CACHE_FILE ".tmp-Ab12Cd"));
+	ck_assert(!exists_at(cfd, EP_CACHE_FILE ".tmp-link00"));
+	ck_assert(exists_at(cfd, EP_CACHE_FILE ".tmp-adir00"));
+	ck_assert(content_is(outfd, "victim", "precious"));
+	ck_assert(content_is(cfd, EP_CACHE_FILE, "cache"));
+	close(lfd);
+	close(cfd);
+}
+END_TEST
+
 START_TEST(test_lock_fifo_refused)
 {
 	int cfd, lfd = -1;
@@ -1005,6 +1030,7 @@ writer_suite(void)
 	tcase_add_test(tc, test_lock_created);
 	tcase_add_test(tc, test_lock_symlink_refused);
 	tcase_add_test(tc, test_lock_fifo_refused);
+	tcase_add_test(tc, test_lock_sweeps_stale_temps);
 	tcase_add_test(tc, test_lock_serialises);
 	suite_add_tcase(s, tc);
 
