@@ -83,16 +83,31 @@ stamp_is_racy(int64_t sec, int64_t nsec, const struct timespec *t0)
 /* Is @st racy? Keeps the latest racy stamp in @sec.@nsec: the time the
  * clock must pass before scanning again. */
 static bool
+note_racy_time(int64_t s, int64_t ns, const struct timespec *t0, int64_t *sec,
+	       int64_t *nsec)
+{
+	if (!stamp_is_racy(s, ns, t0))
+		return false;
+	if (s > *sec || (s == *sec && ns > *nsec)) {
+		*sec = s;
+		*nsec = ns;
+	}
+	return true;
+}
+
+/* Both times of a stamp count: a later rebuild reuses a record only while
+ * the mtime and the ctime are what was recorded. */
+static bool
 note_racy(const struct ep_stamp *st, const struct timespec *t0, int64_t *sec,
 	  int64_t *nsec)
 {
-	if (!st->present || !stamp_is_racy(st->sec, st->nsec, t0))
+	bool racy;
+
+	if (!st->present)
 		return false;
-	if (st->sec > *sec || (st->sec == *sec && st->nsec > *nsec)) {
-		*sec = st->sec;
-		*nsec = st->nsec;
-	}
-	return true;
+	racy = note_racy_time(st->sec, st->nsec, t0, sec, nsec);
+	racy |= note_racy_time(st->csec, st->cnsec, t0, sec, nsec);
+	return racy;
 }
 
 static bool
@@ -158,12 +173,77 @@ fsync_wanted(unsigned int flags)
 	return !(env && strcmp(env, "0") == 0);
 }
 
+/*
+ * The previous cache's records, when a rebuild may take them over: a
+ * cache we can trust (the same rules as a reader's), of the mode asked
+ * for, written for this very directory and path entry name, with stamps.
+ * Anything else means a full scan; that is never an error.
+ */
+static int
+load_previous(struct epcache *ctx, const char *dir, int sitefd, int cachefd,
+	      enum epcache_mode mode, struct ep_scan *prev)
+{
+	struct ep_cache_file cf = {.fd = -1};
+	struct stat site, cdir, file;
+	const char *why = NULL;
+	char *egg = NULL;
+	int fd, rc = 0;
+
+	memset(prev, 0, sizeof(*prev));
+	fd = openat(cachefd, EP_CACHE_FILE,
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		why = errno == ENOENT ? "no previous cache"
+				      : "previous cache unreadable";
+		goto out;
+	}
+	if (fstat(sitefd, &site) < 0 || fstat(cachefd, &cdir) < 0 ||
+	    fstat(fd, &file) < 0) {
+		close(fd);
+		why = "previous cache unreadable";
+		goto out;
+	}
+	if (ep_trust_check(&site, &cdir, &file, &why) < 0) {
+		close(fd);
+		goto out;
+	}
+	rc = ep_cache_open(fd, &file, &cf, &why);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc < 0)
+		goto out;
+	why = NULL;
+	egg = ep_egg_name_for_path(dir);
+	if (cf.hdr.mode != mode) {
+		why = "previous cache has another mode";
+	} else if ((cf.hdr.egg_name || egg) &&
+		   (!cf.hdr.egg_name || !egg ||
+		    strcmp(cf.hdr.egg_name, egg) != 0)) {
+		why = "previous cache was built for another path entry name";
+	} else if (cf.hdr.id.checksum_used ||
+		   cf.hdr.id.dev != (uint64_t)site.st_dev ||
+		   cf.hdr.id.ino != (uint64_t)site.st_ino) {
+		/* inode numbers are what the stamps compare: on another
+		 * directory, or on FAT, they mean nothing */
+		why = "previous cache is of another directory";
+	} else if ((rc = ep_cache_read_dists(&cf, prev)) < 0) {
+		if (rc == -ENOMEM)
+			goto out;
+		why = "previous cache has no usable records";
+	}
+out:
+	if (why)
+		ep_log_debug(ctx, "%s: full scan: %s", dir, why);
+	free(egg);
+	ep_cache_close(&cf);
+	return rc == -ENOMEM ? rc : 0;
+}
+
 static int
 scan_stable(struct epcache *ctx, const char *dir, int sitefd, int lockfd,
-	    enum epcache_mode mode, struct ep_scan *scan,
+	    struct ep_scan *prev, struct ep_scan *scan,
 	    struct ep_dir_identity *id)
 {
-	bool strict = mode == EPCACHE_MODE_STRICT;
 	struct ep_dir_identity after;
 	struct timespec t0;
 	int rc;
@@ -184,28 +264,30 @@ scan_stable(struct epcache *ctx, const char *dir, int sitefd, int lockfd,
 				return rc;
 			continue;
 		}
-		if ((rc = ep_scan_dir(ctx, dir, sitefd, strict, scan)) < 0 ||
+		/* Stamps in every mode: the next rebuild reuses what they
+		 * show unchanged. */
+		if ((rc = ep_scan_dir_reuse(ctx, dir, sitefd, prev, scan)) < 0 ||
 		    (rc = ep_dir_identity_get(sitefd, false, &after)) < 0) {
-			ep_scan_release(scan);
+			ep_scan_give_back(scan, prev);
 			return rc;
 		}
 		sec = nsec = 0;
 		if (!ep_dir_identity_equal(id, &after)) {
 			ep_log_debug(ctx, "%s: changed during the scan, "
 				     "rescanning", dir);
-		} else if ((strict && stamps_racy(scan, &t0, &sec, &nsec)) ||
+		} else if (stamps_racy(scan, &t0, &sec, &nsec) ||
 			   dists_racy(sitefd, scan, &t0, &sec, &nsec)) {
 			ep_log_debug(ctx, "%s: a distribution was modified in "
 				     "the current timestamp tick, waiting", dir);
 			rc = wait_for_tick(lockfd, sec, nsec);
 			if (rc < 0) {
-				ep_scan_release(scan);
+				ep_scan_give_back(scan, prev);
 				return rc;
 			}
 		} else {
 			return 0;
 		}
-		ep_scan_release(scan);
+		ep_scan_give_back(scan, prev);
 	}
 	return -EAGAIN;
 }
@@ -214,7 +296,7 @@ EP_EXPORT int
 epcache_rebuild(struct epcache *ctx, const char *dir, enum epcache_mode mode,
 		unsigned int flags, bool *rebuilt_out)
 {
-	struct ep_scan scan = {0};
+	struct ep_scan scan = {0}, prev = {0};
 	struct ep_dir_identity id;
 	struct ep_buf out = {0};
 	struct stat st;
@@ -263,8 +345,11 @@ epcache_rebuild(struct epcache *ctx, const char *dir, enum epcache_mode mode,
 		rc = 0;
 	}
 
-	if ((rc = scan_stable(ctx, dir, sitefd, lockfd, mode, &scan, &id)) < 0)
+	if ((rc = load_previous(ctx, dir, sitefd, cachefd, mode, &prev)) < 0 ||
+	    (rc = scan_stable(ctx, dir, sitefd, lockfd, &prev, &scan, &id)) < 0)
 		goto out;
+	ep_log_info(ctx, "%s: %zu of %zu distributions reused from the "
+		    "previous cache", dir, scan.n_reused, scan.n);
 	if ((rc = ep_cache_serialize(&scan, mode, &id, &out)) < 0)
 		goto out;
 	rc = ep_write_file_atomic(cachefd, EP_CACHE_FILE, out.data, out.len,
@@ -278,6 +363,7 @@ epcache_rebuild(struct epcache *ctx, const char *dir, enum epcache_mode mode,
 out:
 	ep_buf_release(&out);
 	ep_scan_release(&scan);
+	ep_scan_release(&prev);
 	/* Closing the lock fd releases the flock. */
 	if (lockfd >= 0)
 		close(lockfd);

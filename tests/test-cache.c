@@ -174,7 +174,7 @@ START_TEST(test_plain_json_reader)
 	ck_assert(json_object_object_get_ex(o, "data", &data));
 	ck_assert(json_object_object_get_ex(data, "distributions", &dists));
 	ck_assert_uint_eq(json_object_array_length(dists), 5);
-	ck_assert(json_object_object_get_ex(data, "strict", &v));
+	ck_assert(json_object_object_get_ex(data, "stamps", &v));
 	ck_assert_uint_eq(json_object_array_length(v), 5 * EP_N_STAMPS);
 	json_object_put(o);
 	json_tokener_free(tok);
@@ -307,13 +307,13 @@ START_TEST(test_bit_flips_everywhere)
 END_TEST
 
 /* A header of the right shape; %s are: mode, dev, mtime, names range,
- * strict range, buckets, separator. */
+ * stamps range, buckets, separator. */
 #define HDR_FMT                                                              \
-	"{\"header\":{\"format\":\"epcache-entry-points\",\"version\":1,"     \
+	"{\"header\":{\"format\":\"epcache-entry-points\",\"version\":2,"     \
 	"\"generator\":\"x\",\"mode\":\"%s\",\"directory\":{\"dev\":\"%s\","   \
 	"\"ino\":\"2\",\"mtime\":%s,\"names_checksum\":null},\"egg\":null,"   \
 	"\"counts\":{},\"index\":{\"names\":%s,\"distributions\":[0,2],"      \
-	"\"strict\":%s,\"groups\":{\"count\":1,\"buckets\":%s}}}%s"           \
+	"\"stamps\":%s,\"groups\":{\"count\":1,\"buckets\":%s}}}%s"           \
 	"[\"a\",\"b\"]}\n"
 
 static char *
@@ -419,10 +419,14 @@ END_TEST
 
 START_TEST(test_unknown_version)
 {
-	const char *v2 = "{\"header\":{\"format\":\"epcache-entry-points\","
-			 "\"version\":2},\n\"data\":{}}\n";
+	const char *v1 = "{\"header\":{\"format\":\"epcache-entry-points\","
+			 "\"version\":1},\n\"data\":{}}\n";
+	const char *v3 = "{\"header\":{\"format\":\"epcache-entry-points\","
+			 "\"version\":3},\n\"data\":{}}\n";
 
-	ck_assert_int_eq(read_everything(v2, strlen(v2)), -EPROTO);
+	/* version 1 had no stamps outside strict mode: not read any more */
+	ck_assert_int_eq(read_everything(v1, strlen(v1)), -EPROTO);
+	ck_assert_int_eq(read_everything(v3, strlen(v3)), -EPROTO);
 }
 END_TEST
 
@@ -477,10 +481,10 @@ open_with_group(const char *part, const char *bucket, struct ep_cache_file *cf)
 	buckets = buckets_with(bk, range, 64);
 	ep_buf_printf(&f,
 		      "{\"header\":{\"format\":\"epcache-entry-points\","
-		      "\"version\":1,\"generator\":\"x\",\"mode\":\"mtime\","
+		      "\"version\":2,\"generator\":\"x\",\"mode\":\"mtime\","
 		      "\"directory\":{\"dev\":\"1\",\"ino\":\"2\",\"mtime\":[3,4],"
 		      "\"names_checksum\":null},\"egg\":null,\"index\":{\"names\":"
-		      "[1,%zu],\"distributions\":[1,%zu],\"strict\":null,"
+		      "[1,%zu],\"distributions\":[1,%zu],\"stamps\":null,"
 		      "\"groups\":{\"count\":1,\"buckets\":%s}}},\n\"data\":%s}\n",
 		      plen, plen, buckets, data.data);
 	rc = ep_cache_open(memfd_with(f.data, f.len), NULL, cf, &reason);
@@ -605,6 +609,17 @@ START_TEST(test_strict_relpaths_checked)
 		"[[\"a/../../b\",null]]",
 		"[[\"a\",\"1\",2,3]]",
 		"[[\"a\",\"x\",2,3,4]]",
+		/* version 1's row, without the ctime */
+		"[[\"a\",\"1\",2,3,4]]",
+		"[[\"a\",\"1\",2,3,1000000000,5,6]]",
+		"[[\"a\",\"1\",2,3,4,5,-1]]",
+		"[[\"a\",\"1\",2,3.5,4,5,6]]",
+		"[[\"a\",\"1\",2,3,4,5,6,7]]",
+		/* a first row that matches (absent), then bad syntax */
+		"[[\"zz-absent\",null]",
+		"[[\"zz-absent\",null]]x",
+		"[[\"zz-absent\",null],]",
+		"[[\"a\\u0000b\",null]]",
 	};
 
 	char *nulls = buckets_with(0, NULL, 64);
@@ -617,11 +632,11 @@ START_TEST(test_strict_relpaths_checked)
 
 		ep_buf_printf(&f,
 			      "{\"header\":{\"format\":\"epcache-entry-points\","
-			      "\"version\":1,\"generator\":\"x\",\"mode\":"
+			      "\"version\":2,\"generator\":\"x\",\"mode\":"
 			      "\"strict\",\"directory\":{\"dev\":\"1\",\"ino\":"
 			      "\"2\",\"mtime\":[3,4],\"names_checksum\":null},"
 			      "\"egg\":null,\"index\":{\"names\":[0,%zu],"
-			      "\"distributions\":[0,%zu],\"strict\":[0,%zu],"
+			      "\"distributions\":[0,%zu],\"stamps\":[0,%zu],"
 			      "\"groups\":{\"count\":0,\"buckets\":%s}}},\n"
 			      "\"data\":%s}\n",
 			      len, len, len, nulls, rows[i]);
