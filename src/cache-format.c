@@ -36,54 +36,85 @@
  * Python's surrogateescape, which gives a Python reader exactly what
  * os.listdir() gives.
  */
+/* A byte JSON takes as it is, with no escape and no UTF-8 check */
+static inline bool
+plain_ascii(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* Room for @n more bytes (and the NUL) at the end of @b. */
+static int
+reserve(struct ep_buf *b, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (b->cap - b->len > n)
+		return 0;
+	if (n > SIZE_MAX / 2 - b->len)
+		return -ENOMEM;
+	cap = b->cap ? b->cap : 256;
+	while (cap - b->len <= n)
+		cap *= 2;
+	p = realloc(b->data, cap);
+	if (!p)
+		return -ENOMEM;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
 static int
 put_str(struct ep_buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i = 0, start = 0, len;
+	size_t i = 0, len;
+	char *w;
 	int rc;
 
 	if (!s)
 		return ep_buf_append(b, "null", 4);
 	len = strlen(s);
-	if ((rc = ep_buf_append(b, "\"", 1)) < 0)
-		return rc;
+	/* the worst case: every byte a 6-byte escape */
+	if (len > SIZE_MAX / 8 || (rc = reserve(b, len * 6 + 2)) < 0)
+		return -ENOMEM;
+	w = b->data + b->len;
+	*w++ = '"';
 	while (i < len) {
 		unsigned char c = (unsigned char)s[i];
-		char esc[8];
-		size_t n = 0, skip = 1;
+		size_t n, start = i;
 		uint32_t cp;
 
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0x80) {
-			skip = ep_utf8_decode(s + i, len - i, &cp);
-			if (skip > 0) {
-				i += skip;
-				continue;
-			}
-			skip = 1;
-			n = (size_t)snprintf(esc, sizeof(esc), "\\udc%c%c",
-					     hex[c >> 4], hex[c & 15]);
+		if (plain_ascii(c)) {
+			/* runs of plain ASCII: most of a cache */
+			while (i < len && plain_ascii((unsigned char)s[i]))
+				i++;
+			memcpy(w, s + start, i - start);
+			w += i - start;
+		} else if (c >= 0x80 &&
+			   (n = ep_utf8_decode(s + i, len - i, &cp)) > 0) {
+			memcpy(w, s + i, n);
+			w += n;
+			i += n;
 		} else if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			n = 2;
+			*w++ = '\\';
+			*w++ = (char)c;
+			i++;
 		} else {
-			n = (size_t)snprintf(esc, sizeof(esc), "\\u00%c%c",
-					     hex[c >> 4], hex[c & 15]);
+			/* control characters; and bytes of invalid UTF-8
+			 * as lone surrogates */
+			memcpy(w, c >= 0x80 ? "\\udc" : "\\u00", 4);
+			w[4] = hex[c >> 4];
+			w[5] = hex[c & 15];
+			w += 6;
+			i++;
 		}
-		if ((rc = ep_buf_append(b, s + start, i - start)) < 0 ||
-		    (rc = ep_buf_append(b, esc, n)) < 0)
-			return rc;
-		i += skip;
-		start = i;
 	}
-	if ((rc = ep_buf_append(b, s + start, len - start)) < 0)
-		return rc;
-	return ep_buf_append(b, "\"", 1);
+	*w++ = '"';
+	*w = '\0';
+	b->len = (size_t)(w - b->data);
+	return 0;
 }
 
 static int
@@ -948,40 +979,6 @@ out:
 	return rc;
 }
 
-/* Strings the reader hands out (entry points, Name, Version) were valid
- * UTF-8 when written; only normalized names may carry raw bytes. */
-static int
-dup_nullable(struct json_object *v, char **out)
-{
-	*out = NULL;
-	if (!v)
-		return 0;
-	if (!json_object_is_type(v, json_type_string) ||
-	    !ep_utf8_valid(json_object_get_string(v),
-			   (size_t)json_object_get_string_len(v)))
-		return -EBADMSG;
-	*out = strdup(json_object_get_string(v));
-	return *out ? 0 : -ENOMEM;
-}
-
-static bool
-is_utf8_string(struct json_object *v)
-{
-	return json_object_is_type(v, json_type_string) &&
-	       ep_utf8_valid(json_object_get_string(v),
-			     (size_t)json_object_get_string_len(v));
-}
-
-/* A normalized name: any bytes but NUL (non-UTF-8 directory names) */
-static int
-dup_name(struct json_object *v, char **out)
-{
-	if (!json_object_is_type(v, json_type_string))
-		return -EBADMSG;
-	*out = strdup(json_object_get_string(v));
-	return *out ? 0 : -ENOMEM;
-}
-
 /* Parse one bucket of the group index: rows [name, off, len, count],
  * sorted, each name hashing to this bucket. @fn is called for each row;
  * a positive return stops the walk. */
@@ -1068,146 +1065,6 @@ ep_cache_list_groups(struct ep_cache_file *cf, struct ep_strset *into)
 		if ((rc = walk_bucket(cf, bk, list_row, into)) < 0)
 			return rc;
 	return 0;
-}
-
-int
-ep_cache_read_group(struct ep_cache_file *cf, const char *group,
-		    struct ep_scan *out)
-{
-	struct find_data fd = {.group = group};
-	struct json_object *o = NULL, *dists, *entries;
-	size_t base = out->n, nd, ne;
-	int64_t last = 0;
-	int rc;
-
-	rc = walk_bucket(cf, ep_hash_str(group) & (EP_CACHE_BUCKETS - 1),
-			 find_row, &fd);
-	if (rc < 0 || !fd.found)
-		return rc;
-	rc = read_part(cf, fd.off, fd.len, &o);
-	if (rc < 0)
-		return rc;
-	rc = -EBADMSG;
-	if (!json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, "dists", &dists) ||
-	    !json_object_object_get_ex(o, "entries", &entries) ||
-	    !json_object_is_type(dists, json_type_array) ||
-	    !json_object_is_type(entries, json_type_array))
-		goto out;
-	nd = json_object_array_length(dists);
-	ne = json_object_array_length(entries);
-	for (size_t i = 0; i < nd; i++) {
-		struct json_object *row = json_object_array_get_idx(dists, i);
-		struct ep_dist *d;
-
-		if (!json_object_is_type(row, json_type_array) ||
-		    json_object_array_length(row) != 3)
-			goto out;
-		if (out->n == out->cap) {
-			size_t cap = out->cap ? out->cap * 2 : 16;
-			struct ep_dist *v = realloc(out->dists, cap * sizeof(*v));
-
-			if (!v) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			out->dists = v;
-			out->cap = cap;
-		}
-		d = &out->dists[out->n++];
-		memset(d, 0, sizeof(*d));
-		if ((rc = dup_name(json_object_array_get_idx(row, 0),
-				   &d->normalized)) < 0 ||
-		    (rc = dup_nullable(json_object_array_get_idx(row, 1),
-				       &d->name)) < 0 ||
-		    (rc = dup_nullable(json_object_array_get_idx(row, 2),
-				       &d->version)) < 0)
-			goto out;
-		rc = -EBADMSG;
-	}
-	for (size_t i = 0; i < ne; i++) {
-		struct json_object *row = json_object_array_get_idx(entries, i);
-		struct json_object *di, *name, *value;
-		int64_t idx;
-
-		if (!json_object_is_type(row, json_type_array) ||
-		    json_object_array_length(row) != 3)
-			goto out;
-		di = json_object_array_get_idx(row, 0);
-		name = json_object_array_get_idx(row, 1);
-		value = json_object_array_get_idx(row, 2);
-		if (!json_object_is_type(di, json_type_int) ||
-		    !is_utf8_string(name) || !is_utf8_string(value))
-			goto out;
-		idx = json_object_get_int64(di);
-		/* Entries come in distribution order; anything else would
-		 * reorder importlib's answer. */
-		if (idx < last || idx < 0 || (uint64_t)idx >= nd)
-			goto out;
-		last = idx;
-		rc = ep_entry_list_add(&out->dists[base + (size_t)idx].entries,
-				       group, json_object_get_string(name),
-				       json_object_get_string(value));
-		if (rc < 0)
-			goto out;
-		rc = -EBADMSG;
-	}
-	rc = 0;
-out:
-	if (rc < 0) {
-		for (size_t i = base; i < out->n; i++) {
-			struct ep_dist *d = &out->dists[i];
-
-			free(d->normalized);
-			free(d->name);
-			free(d->version);
-			ep_entry_list_release(&d->entries);
-		}
-		out->n = base;
-	}
-	json_object_put(o);
-	return rc;
-}
-
-int
-ep_cache_read_names(struct ep_cache_file *cf, char ***names, size_t *n)
-{
-	struct json_object *o = NULL;
-	char **v = NULL;
-	size_t len = 0;
-	int rc;
-
-	*names = NULL;
-	*n = 0;
-	rc = read_part(cf, cf->hdr.names_off, cf->hdr.names_len, &o);
-	if (rc < 0)
-		return rc;
-	rc = -EBADMSG;
-	if (!json_object_is_type(o, json_type_array))
-		goto out;
-	len = json_object_array_length(o);
-	v = calloc(len ? len : 1, sizeof(*v));
-	if (!v) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < len; i++) {
-		if ((rc = dup_name(json_object_array_get_idx(o, i), &v[i])) < 0)
-			goto out;
-	}
-	rc = 0;
-out:
-	if (rc < 0 && v) {
-		for (size_t i = 0; i < len; i++)
-			free(v[i]);
-		free(v);
-		v = NULL;
-		len = 0;
-	}
-	*names = v;
-	*n = len;
-	json_object_put(o);
-	return rc;
 }
 
 /* A relative path below the site directory, never leaving it. */
@@ -1366,12 +1223,17 @@ put_utf8(char *w, uint32_t cp)
 static bool
 jp_str(struct jp *j, bool utf8, char **out, size_t *len_out)
 {
+	bool high = false;
 	char *w, *s;
 
 	jp_ws(j);
 	if (j->p >= j->end || *j->p != '"')
 		return false;
 	s = w = ++j->p;
+	/* the usual case: no escape, nothing to move */
+	while (j->p < j->end && plain_ascii((unsigned char)*j->p))
+		j->p++;
+	w = j->p;
 	while (j->p < j->end && *j->p != '"') {
 		unsigned char c = (unsigned char)*j->p;
 		int cp, lo;
@@ -1379,9 +1241,12 @@ jp_str(struct jp *j, bool utf8, char **out, size_t *len_out)
 		if (c < 0x20)
 			return false;
 		if (c != '\\') {
+			high |= c >= 0x80;
 			*w++ = *j->p++;
 			continue;
 		}
+		/* an escape may produce any byte */
+		high = true;
 		if (j->end - j->p < 2)
 			return false;
 		switch (j->p[1]) {
@@ -1423,7 +1288,7 @@ jp_str(struct jp *j, bool utf8, char **out, size_t *len_out)
 		return false;
 	j->p++;
 	*w = '\0';
-	if (utf8 && !ep_utf8_valid(s, (size_t)(w - s)))
+	if (utf8 && high && !ep_utf8_valid(s, (size_t)(w - s)))
 		return false;
 	*out = s;
 	if (len_out)
@@ -1560,17 +1425,6 @@ out:
 	return rc;
 }
 
-static int
-dup_to(const char *s, char **out)
-{
-	if (!s) {
-		*out = NULL;
-		return 0;
-	}
-	*out = strdup(s);
-	return *out ? 0 : -ENOMEM;
-}
-
 /* A child name of the site directory: one path component. */
 static bool
 is_child_name(const char *s)
@@ -1579,9 +1433,30 @@ is_child_name(const char *s)
 	       strcmp(s, "..") != 0;
 }
 
-/* One DISTS object, keys in any order, each exactly once. */
+/* Append an entry to the growing block of a scan's arena entries. */
 static int
-jp_dist(struct jp *j, struct ep_dist *d)
+ents_add(struct ep_entry **ents, size_t *n, size_t *cap, char *group,
+	 char *name, char *value)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256;
+		struct ep_entry *v = realloc(*ents, ncap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		*ents = v;
+		*cap = ncap;
+	}
+	(*ents)[(*n)++] = (struct ep_entry){group, name, value};
+	return 0;
+}
+
+/* One DISTS object, keys in any order, each exactly once. Its strings
+ * stay in the buffer; its entry points are appended to @ents (the
+ * caller points entries.v into that block once it stops moving). */
+static int
+jp_dist(struct jp *j, struct ep_dist *d, struct ep_entry **ents,
+	size_t *n_ents, size_t *cap_ents)
 {
 	enum { K_PATH = 1, K_NORM = 2, K_NAME = 4, K_VERSION = 8, K_EGG = 16,
 	       K_SHADOWED = 32, K_WARN = 64, K_EPS = 128, K_ALL = 255 };
@@ -1604,22 +1479,26 @@ jp_dist(struct jp *j, struct ep_dist *d)
 			k = K_PATH;
 			if (!jp_str(j, false, &s, NULL) || !is_child_name(s))
 				return -EBADMSG;
-			rc = dup_to(s, &d->path);
+			d->path = s;
+			rc = 0;
 		} else if (strcmp(key, "normalized") == 0) {
 			k = K_NORM;
 			if (!jp_str(j, false, &s, NULL) || !*s)
 				return -EBADMSG;
-			rc = dup_to(s, &d->normalized);
+			d->normalized = s;
+			rc = 0;
 		} else if (strcmp(key, "name") == 0) {
 			k = K_NAME;
 			if (!jp_str_or_null(j, true, &s))
 				return -EBADMSG;
-			rc = dup_to(s, &d->name);
+			d->name = s;
+			rc = 0;
 		} else if (strcmp(key, "version") == 0) {
 			k = K_VERSION;
 			if (!jp_str_or_null(j, true, &s))
 				return -EBADMSG;
-			rc = dup_to(s, &d->version);
+			d->version = s;
+			rc = 0;
 		} else if (strcmp(key, "egg") == 0) {
 			k = K_EGG;
 			rc = jp_bool(j, &d->egg) ? 0 : -EBADMSG;
@@ -1648,9 +1527,9 @@ jp_dist(struct jp *j, struct ep_dist *d)
 				    !jp_lit(j, ',') || !jp_str(j, true, &v, NULL) ||
 				    !jp_lit(j, ']'))
 					rc = -EBADMSG;
-				else
-					rc = ep_entry_list_add(&d->entries, g,
-							       nm, v);
+				else if ((rc = ents_add(ents, n_ents, cap_ents,
+							g, nm, v)) == 0)
+					d->entries.n++;
 			}
 		} else {
 			return -EBADMSG;
@@ -1670,9 +1549,10 @@ int
 ep_cache_read_dists(struct ep_cache_file *cf, struct ep_scan *out)
 {
 	struct ep_buf want = {0};
+	struct ep_entry *ents = NULL;
 	char *dbuf = NULL, *sbuf = NULL;
 	struct jp j;
-	size_t k = 0;
+	size_t k = 0, n_ents = 0, cap_ents = 0;
 	bool more;
 	int rc;
 
@@ -1684,8 +1564,11 @@ ep_cache_read_dists(struct ep_cache_file *cf, struct ep_scan *out)
 	    (rc = read_raw(cf, cf->hdr.stamps_off, cf->hdr.stamps_len,
 			   &sbuf)) < 0)
 		goto out;
+	/* every string of the records stays in the decoded buffer */
+	out->arena = dbuf;
 	rc = -EBADMSG;
 	j = (struct jp){dbuf, dbuf + cf->hdr.dists_len};
+	dbuf = NULL;
 	if (!jp_lit(&j, '['))
 		goto out;
 	for (bool first = true;; first = false) {
@@ -1708,12 +1591,19 @@ ep_cache_read_dists(struct ep_cache_file *cf, struct ep_scan *out)
 		}
 		d = &out->dists[out->n++];
 		memset(d, 0, sizeof(*d));
-		if ((rc = jp_dist(&j, d)) < 0)
+		if ((rc = jp_dist(&j, d, &ents, &n_ents, &cap_ents)) < 0)
 			goto out;
 		rc = -EBADMSG;
 	}
 	if (!jp_done(&j))
 		goto out;
+	out->arena_entries = ents;
+	for (size_t i = 0, e = 0; i < out->n; i++) {
+		out->dists[i].entries.v = ents + e;
+		out->dists[i].entries.cap = out->dists[i].entries.n;
+		e += out->dists[i].entries.n;
+	}
+	ents = NULL;
 
 	/* EP_N_STAMPS rows per distribution, in its order, with its paths */
 	j = (struct jp){sbuf, sbuf + cf->hdr.stamps_len};
@@ -1746,7 +1636,250 @@ out:
 	if (rc < 0)
 		ep_scan_release(out);
 	ep_buf_release(&want);
+	free(ents);
 	free(dbuf);
 	free(sbuf);
+	return rc;
+}
+
+/*
+ * A group part: {"dists":[[normalized,Name,Version],...],
+ * "entries":[[dist,name,value],...]}. The strings stay in the decoded
+ * buffer, which @out owns (its arena): one allocation for the text and one
+ * for the entries, however large the group.
+ */
+static int
+parse_group_part(char *buf, size_t len, const char *group, struct ep_scan *out)
+{
+	struct jp j = {buf, buf + len};
+	struct ep_entry *ents = NULL;
+	size_t base = out->n, n_ents = 0, cap_ents = 0, cap_d = 0;
+	struct ep_dist *dists = NULL;
+	size_t nd = 0;
+	int64_t last = 0;
+	char *key;
+	bool more;
+	int rc = -EBADMSG;
+
+	/* The keys in either order, each once */
+	if (!jp_lit(&j, '{'))
+		goto out;
+	for (int part = 0; part < 2; part++) {
+		bool is_dists;
+
+		if ((part > 0 && !jp_lit(&j, ',')) || !jp_str(&j, true, &key, NULL) ||
+		    !jp_lit(&j, ':'))
+			goto out;
+		is_dists = strcmp(key, "dists") == 0;
+		if ((!is_dists && strcmp(key, "entries") != 0) ||
+		    (is_dists && dists) || (!is_dists && ents) ||
+		    !jp_lit(&j, '['))
+			goto out;
+		if (!is_dists && !dists)
+			goto out; /* entries index dists: they come first */
+		if (is_dists && !(dists = calloc(1, sizeof(*dists)))) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		if (!is_dists && !(ents = calloc(1, sizeof(*ents)))) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		for (bool first = true;; first = false) {
+			if (!jp_next(&j, first, &more))
+				goto out;
+			if (!more)
+				break;
+			if (is_dists) {
+				struct ep_dist *d;
+				char *norm, *name, *version;
+
+				if (!jp_lit(&j, '[') ||
+				    !jp_str(&j, false, &norm, NULL) ||
+				    !jp_lit(&j, ',') ||
+				    !jp_str_or_null(&j, true, &name) ||
+				    !jp_lit(&j, ',') ||
+				    !jp_str_or_null(&j, true, &version) ||
+				    !jp_lit(&j, ']'))
+					goto out;
+				if (nd == cap_d) {
+					size_t cap = cap_d ? cap_d * 2 : 16;
+					struct ep_dist *v =
+						realloc(dists, cap * sizeof(*v));
+
+					if (!v) {
+						rc = -ENOMEM;
+						goto out;
+					}
+					dists = v;
+					cap_d = cap;
+				}
+				d = &dists[nd++];
+				memset(d, 0, sizeof(*d));
+				d->normalized = norm;
+				d->name = name;
+				d->version = version;
+			} else {
+				int64_t idx;
+				char *name, *value;
+
+				if (!jp_lit(&j, '[') || !jp_int(&j, &idx) ||
+				    !jp_lit(&j, ',') ||
+				    !jp_str(&j, true, &name, NULL) ||
+				    !jp_lit(&j, ',') ||
+				    !jp_str(&j, true, &value, NULL) ||
+				    !jp_lit(&j, ']'))
+					goto out;
+				/* Entries come in distribution order; anything
+				 * else would reorder importlib's answer. */
+				if (idx < last || idx < 0 || (uint64_t)idx >= nd)
+					goto out;
+				last = idx;
+				if (n_ents == cap_ents) {
+					size_t cap = cap_ents ? cap_ents * 2 : 32;
+					struct ep_entry *v =
+						realloc(ents, cap * sizeof(*v));
+
+					if (!v) {
+						rc = -ENOMEM;
+						goto out;
+					}
+					ents = v;
+					cap_ents = cap;
+				}
+				ents[n_ents++] = (struct ep_entry){
+					(char *)group, name, value};
+				/* the dist's slice: fixed below, once ents
+				 * no longer moves */
+				dists[idx].entries.n++;
+			}
+		}
+	}
+	if (!jp_lit(&j, '}') || !jp_done(&j))
+		goto out;
+
+	/* Hand over: dists append to @out; each one's entries are a slice of
+	 * the one entries block. */
+	rc = -ENOMEM;
+	if (out->n + nd > out->cap) {
+		size_t cap = out->n + nd;
+		struct ep_dist *v = realloc(out->dists, cap * sizeof(*v));
+
+		if (!v)
+			goto out;
+		out->dists = v;
+		out->cap = cap;
+	}
+	for (size_t i = 0, k = 0; i < nd; i++) {
+		dists[i].entries.v = ents + k;
+		dists[i].entries.cap = dists[i].entries.n;
+		k += dists[i].entries.n;
+	}
+	memcpy(out->dists + base, dists, nd * sizeof(*dists));
+	out->n += nd;
+	out->arena = buf;
+	out->arena_entries = ents;
+	ents = NULL;
+	rc = 0;
+out:
+	free(dists);
+	free(ents);
+	return rc;
+}
+
+int
+ep_cache_read_group(struct ep_cache_file *cf, const char *group,
+		    struct ep_scan *out)
+{
+	struct find_data fd = {.group = group};
+	size_t glen = strlen(group);
+	char *buf;
+	int rc;
+
+	/* the arena holds one part: @out must be empty */
+	if (out->arena || out->n)
+		return -EINVAL;
+	rc = walk_bucket(cf, ep_hash_str(group) & (EP_CACHE_BUCKETS - 1),
+			 find_row, &fd);
+	if (rc < 0 || !fd.found)
+		return rc;
+	if (fd.len == 0 || fd.len > SIZE_MAX - glen - 2)
+		return -EBADMSG;
+	/* the part, then a copy of the group the entries point to */
+	buf = malloc(fd.len + glen + 2);
+	if (!buf)
+		return -ENOMEM;
+	if ((rc = pread_all(cf->fd, buf, fd.len,
+			    cf->hdr.data_start + fd.off)) < 0) {
+		free(buf);
+		return rc;
+	}
+	buf[fd.len] = '\0';
+	memcpy(buf + fd.len + 1, group, glen + 1);
+	rc = parse_group_part(buf, fd.len, buf + fd.len + 1, out);
+	if (rc < 0)
+		free(buf);
+	return rc;
+}
+
+int
+ep_cache_read_names(struct ep_cache_file *cf, char ***names, size_t *n)
+{
+	char *buf = NULL, **v = NULL;
+	size_t len = 0, cap = 0;
+	struct jp j;
+	bool more;
+	int rc;
+
+	*names = NULL;
+	*n = 0;
+	rc = read_raw(cf, cf->hdr.names_off, cf->hdr.names_len, &buf);
+	if (rc < 0)
+		return rc;
+	j = (struct jp){buf, buf + cf->hdr.names_len};
+	rc = -EBADMSG;
+	if (!jp_lit(&j, '['))
+		goto out;
+	for (bool first = true;; first = false) {
+		char *s;
+
+		if (!jp_next(&j, first, &more))
+			goto out;
+		if (!more)
+			break;
+		if (!jp_str(&j, false, &s, NULL))
+			goto out;
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			char **nv = realloc(v, ncap * sizeof(*nv));
+
+			if (!nv) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		if (!(v[len] = strdup(s))) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		len++;
+		rc = -EBADMSG;
+	}
+	if (!jp_done(&j))
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0) {
+		for (size_t i = 0; i < len; i++)
+			free(v[i]);
+		free(v);
+		v = NULL;
+		len = 0;
+	}
+	free(buf);
+	*names = v;
+	*n = len;
 	return rc;
 }

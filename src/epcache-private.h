@@ -203,7 +203,8 @@ struct ep_dist {
 	/* warnings its files gave: such a record is never reused, so that
 	 * every rebuild repeats them */
 	size_t n_warnings;
-	/* 1 + its index in the previous scan it was taken from, or 0 */
+	/* 1 + its index in the previous scan it was taken from, or 0; then
+	 * all but the path live in that scan's arena */
 	size_t prev_index;
 };
 
@@ -214,6 +215,10 @@ struct ep_scan {
 	char *egg_name; /* legacy-normalized egg name when the entry is .egg */
 	size_t n_warnings;
 	size_t n_reused; /* records taken over from @prev (ep_scan_dir_reuse) */
+	/* A group part read from a cache: every string of the dists points
+	 * into @arena, every entries.v into @arena_entries. */
+	char *arena;
+	struct ep_entry *arena_entries;
 };
 
 /*
@@ -229,7 +234,8 @@ int ep_scan_dir(struct epcache *ctx, const char *display, int dirfd,
  * @prev (a previous scan of this directory with stamps, e.g. from
  * ep_cache_read_dists()) and whose four stamps all still equal the
  * recorded ones is taken over from @prev instead of being read again;
- * the records taken are moved out of @prev (left with their path only);
+ * the records taken are moved out of @prev (left with their path only)
+ * and still live in its arena, so @prev must outlive @out;
  * ep_scan_give_back() returns them before a scan is thrown away.
  * The caller guarantees that every stamp in @prev was taken after the
  * filesystem clock had passed it (the racy rule, see rebuild.c): then an
@@ -348,7 +354,8 @@ int ep_cache_open(int fd, const struct stat *st, struct ep_cache_file *cf,
 		  const char **reason);
 void ep_cache_close(struct ep_cache_file *cf);
 /* Read the part of a group: appends its dists (entries filled for that
- * group only; shadowed dists never appear) to @out. A group the cache
+ * group only; shadowed dists never appear) to @out, whose strings then
+ * live in its arena (so @out can take one part only). A group the cache
  * does not have appends nothing and returns 0. */
 int ep_cache_read_group(struct ep_cache_file *cf, const char *group,
 			struct ep_scan *out);
@@ -360,8 +367,8 @@ int ep_cache_read_names(struct ep_cache_file *cf, char ***names, size_t *n);
  * 1 = something differs, negative = corrupt. */
 int ep_cache_check_stamps(struct ep_cache_file *cf, int sitefd);
 /* Every distribution record with its stamps, in the directory's order,
- * as ep_scan_dir() with stamps made them (for incremental rebuilds).
- * -ENODATA when the cache has no stamps. */
+ * as ep_scan_dir() with stamps made them (for incremental rebuilds), its
+ * strings in @out's arena. -ENODATA when the cache has no stamps. */
 int ep_cache_read_dists(struct ep_cache_file *cf, struct ep_scan *out);
 
 #endif /* EPCACHE_PRIVATE_H */

@@ -330,6 +330,9 @@ static void
 dist_release(struct ep_dist *d)
 {
 	free(d->path);
+	/* the rest belongs to the previous scan's arena */
+	if (d->prev_index)
+		return;
 	free(d->normalized);
 	free(d->name);
 	free(d->version);
@@ -519,8 +522,10 @@ ep_scan_give_back(struct ep_scan *scan, struct ep_scan *prev)
 void
 ep_scan_release(struct ep_scan *s)
 {
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n && !s->arena; i++)
 		dist_release(&s->dists[i]);
+	free(s->arena);
+	free(s->arena_entries);
 	free(s->dists);
 	free(s->egg_name);
 	memset(s, 0, sizeof(*s));
