@@ -65,6 +65,17 @@ reserve(struct ep_buf *b, size_t n)
 	return 0;
 }
 
+static inline int
+put_raw(struct ep_buf *b, const char *s, size_t n)
+{
+	if (b->cap - b->len <= n && reserve(b, n) < 0)
+		return -ENOMEM;
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
 static int
 put_str(struct ep_buf *b, const char *s)
 {
@@ -117,29 +128,36 @@ put_str(struct ep_buf *b, const char *s)
 	return 0;
 }
 
+/* Decimal digits of @u, optionally quoted, with a sign. */
 static int
-put_i64(struct ep_buf *b, int64_t v)
+put_num(struct ep_buf *b, uint64_t u, bool neg, bool quoted)
 {
 	char tmp[24], *p = tmp + sizeof(tmp);
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
 
+	if (quoted)
+		*--p = '"';
 	do {
 		*--p = (char)('0' + u % 10);
 		u /= 10;
 	} while (u);
-	if (v < 0)
+	if (neg)
 		*--p = '-';
-	return ep_buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
+	if (quoted)
+		*--p = '"';
+	return put_raw(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static int
+put_i64(struct ep_buf *b, int64_t v)
+{
+	return put_num(b, v < 0 ? -(uint64_t)v : (uint64_t)v, v < 0, false);
 }
 
 /* A decimal string, for numbers that may not fit a double (dev, ino). */
 static int
 put_u64_str(struct ep_buf *b, uint64_t v)
 {
-	char tmp[24];
-
-	snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
-	return put_str(b, tmp);
+	return put_num(b, v, false, true);
 }
 
 /* "[off,len]" */
@@ -156,7 +174,7 @@ put_range(struct ep_buf *b, size_t off, size_t len)
 	return ep_buf_append(b, "]", 1);
 }
 
-#define PUT(b_, lit_) ep_buf_append((b_), (lit_), sizeof(lit_) - 1)
+#define PUT(b_, lit_) put_raw((b_), (lit_), sizeof(lit_) - 1)
 
 struct ref {
 	size_t dist;
