@@ -223,24 +223,41 @@ grouping_release(struct grouping *g)
 static int
 group_refs(const struct ep_scan *scan, struct grouping *g)
 {
-	size_t *rank = NULL, *fill = NULL, k = 0;
+	size_t *rank = NULL, *fill = NULL, *ids = NULL, k = 0, n = 0;
 	int rc = -ENOMEM;
 
 	memset(g, 0, sizeof(*g));
+	/* A dist shadowed inside its own directory contributes no entry
+	 * points (importlib's _unique keeps the first). */
+	for (size_t i = 0; i < scan->n; i++)
+		if (!scan->dists[i].shadowed)
+			g->n_refs += scan->dists[i].entries.n;
+	ids = calloc(g->n_refs + 1, sizeof(*ids));
+	if (!ids)
+		goto out;
+	/* intern the groups; ids[] follows the refs in importlib's order */
 	for (size_t i = 0; i < scan->n; i++) {
 		const struct ep_dist *d = &scan->dists[i];
+		const char *last = NULL;
+		size_t id = 0;
 
-		/* A dist shadowed inside its own directory contributes no
-		 * entry points (importlib's _unique keeps the first). */
 		if (d->shadowed)
 			continue;
 		for (size_t j = 0; j < d->entries.n; j++) {
-			rc = ep_strset_put(&g->set, d->entries.v[j].group,
-					   g->set.n);
-			if (rc < 0)
-				goto out;
+			const char *grp = d->entries.v[j].group;
+
+			/* entries come in sections: mostly the last group */
+			if (!last || strcmp(grp, last) != 0) {
+				if (!ep_strset_get(&g->set, grp, &id)) {
+					id = g->set.n;
+					if ((rc = ep_strset_put(&g->set, grp,
+								id)) < 0)
+						goto out;
+				}
+				last = grp;
+			}
+			ids[n++] = id;
 		}
-		g->n_refs += d->entries.n;
 	}
 	rc = -ENOMEM;
 	g->n_names = g->set.n;
@@ -263,34 +280,25 @@ group_refs(const struct ep_scan *scan, struct grouping *g)
 		ep_strset_get(&g->set, g->names[i], &id);
 		rank[id] = i;
 	}
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < scan->n; i++) {
-			const struct ep_dist *d = &scan->dists[i];
+	/* a counting sort by rank, stable */
+	for (size_t r = 0; r < n; r++)
+		g->first[rank[ids[r]] + 1]++;
+	for (size_t r = 0; r < k; r++) {
+		g->first[r + 1] += g->first[r];
+		fill[r] = g->first[r];
+	}
+	n = 0;
+	for (size_t i = 0; i < scan->n; i++) {
+		const struct ep_dist *d = &scan->dists[i];
 
-			if (d->shadowed)
-				continue;
-			for (size_t j = 0; j < d->entries.n; j++) {
-				size_t id = 0, r;
-
-				ep_strset_get(&g->set, d->entries.v[j].group,
-					      &id);
-				r = rank[id];
-				if (pass == 0)
-					g->first[r + 1]++;
-				else
-					g->refs[fill[r]++] =
-						(struct ref){i, j};
-			}
-		}
-		if (pass == 0) {
-			for (size_t r = 0; r < k; r++) {
-				g->first[r + 1] += g->first[r];
-				fill[r] = g->first[r];
-			}
-		}
+		if (d->shadowed)
+			continue;
+		for (size_t j = 0; j < d->entries.n; j++, n++)
+			g->refs[fill[rank[ids[n]]]++] = (struct ref){i, j};
 	}
 	rc = 0;
 out:
+	free(ids);
 	free(rank);
 	free(fill);
 	if (rc < 0)
