@@ -24,111 +24,186 @@
  * is 3 deep. Anything deeper is hostile. */
 #define JSON_DEPTH 8
 
-static const int ser_flags = JSON_C_TO_STRING_PLAIN |
-			     JSON_C_TO_STRING_NOSLASHESCAPE;
-
 /* ------------------------------------------------------------ writing */
 
 /*
- * Directory names need not be UTF-8, and json-c copies string bytes as
- * they are. The file must stay UTF-8 JSON, so each byte of an invalid
- * sequence is written as the escape "\udcXX": Python's surrogateescape,
- * which gives a Python reader exactly what os.listdir() gives. (JSON
- * syntax is ASCII, so invalid bytes can only be inside strings.)
+ * The writer produces JSON by hand: a json-c tree of a 10,000-distribution
+ * site costs more than reading the site, and an incremental rebuild
+ * serialises the whole cache again.
+ *
+ * Directory names need not be UTF-8. The file must stay UTF-8 JSON, so
+ * each byte of an invalid sequence is written as the escape "\udcXX":
+ * Python's surrogateescape, which gives a Python reader exactly what
+ * os.listdir() gives.
  */
-static int
-append_utf8_safe(struct ep_buf *b, const char *s, size_t len)
-{
-	size_t i = 0, start = 0;
-	int rc;
-
-	while (i < len) {
-		uint32_t cp;
-		size_t n = (unsigned char)s[i] < 0x80
-				   ? 1
-				   : ep_utf8_decode(s + i, len - i, &cp);
-
-		if (n > 0) {
-			i += n;
-			continue;
-		}
-		if ((rc = ep_buf_append(b, s + start, i - start)) < 0 ||
-		    (rc = ep_buf_printf(b, "\\udc%02x",
-					(unsigned char)s[i])) < 0)
-			return rc;
-		start = ++i;
-	}
-	return ep_buf_append(b, s + start, len - start);
-}
-
-static int
-append_json(struct ep_buf *b, struct json_object *o)
-{
-	size_t len;
-	const char *s;
-
-	if (!o)
-		return ep_buf_append_str(b, "null");
-	s = json_object_to_json_string_length(o, ser_flags, &len);
-	if (!s)
-		return -ENOMEM;
-	return append_utf8_safe(b, s, len);
-}
-
-static struct json_object *
-jstr(const char *s)
-{
-	return s ? json_object_new_string(s) : NULL;
-}
-
-static int
-append_jstr(struct ep_buf *b, const char *s)
-{
-	struct json_object *o = jstr(s);
-	int rc;
-
-	if (s && !o)
-		return -ENOMEM;
-	rc = append_json(b, o);
-	json_object_put(o);
-	return rc;
-}
-
-static struct json_object *
-jpair(int64_t a, int64_t b)
-{
-	struct json_object *arr = json_object_new_array_ext(2);
-
-	if (!arr)
-		return NULL;
-	json_object_array_add(arr, json_object_new_int64(a));
-	json_object_array_add(arr, json_object_new_int64(b));
-	return arr;
-}
-
-static struct json_object *
-jrange(size_t off, size_t len)
-{
-	return jpair((int64_t)off, (int64_t)len);
-}
-
-struct ref {
-	const char *group;
-	size_t dist;
-	size_t entry;
-	size_t seq;
+/* Bytes JSON takes as they are, with no escape and no UTF-8 check:
+ * printable ASCII but '"' and '\\' (a table: most of a cache is these) */
+#define ONES_16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+static const unsigned char plain_table[256] = {
+	[0x20] = 1, [0x21] = 1, [0x23] = 1, [0x24] = 1, [0x25] = 1,
+	[0x26] = 1, [0x27] = 1, [0x28] = 1, [0x29] = 1, [0x2a] = 1,
+	[0x2b] = 1, [0x2c] = 1, [0x2d] = 1, [0x2e] = 1, [0x2f] = 1,
+	[0x30] = ONES_16, [0x40] = ONES_16,
+	[0x50] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+	[0x60] = ONES_16, [0x70] = ONES_16,
 };
 
-static int
-cmp_ref(const void *a, const void *b)
+static inline bool
+plain_ascii(unsigned char c)
 {
-	const struct ref *ra = a, *rb = b;
-	int c = strcmp(ra->group, rb->group);
-
-	if (c)
-		return c;
-	return ra->seq < rb->seq ? -1 : ra->seq > rb->seq;
+	return plain_table[c];
 }
+
+/* Room for @n more bytes (and the NUL) at the end of @b. */
+static int
+reserve(struct ep_buf *b, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (b->cap - b->len > n)
+		return 0;
+	if (n > SIZE_MAX / 2 - b->len)
+		return -ENOMEM;
+	cap = b->cap ? b->cap : 256;
+	while (cap - b->len <= n)
+		cap *= 2;
+	p = realloc(b->data, cap);
+	if (!p)
+		return -ENOMEM;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+static inline int
+put_raw(struct ep_buf *b, const char *s, size_t n)
+{
+	if (b->cap - b->len <= n && reserve(b, n) < 0)
+		return -ENOMEM;
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+static int
+put_str(struct ep_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i = 0, len;
+	char *w;
+	int rc;
+
+	if (!s)
+		return ep_buf_append(b, "null", 4);
+	len = strlen(s);
+	/* the worst case: every byte a 6-byte escape */
+	if (len > SIZE_MAX / 8 || (rc = reserve(b, len * 6 + 2)) < 0)
+		return -ENOMEM;
+	w = b->data + b->len;
+	*w++ = '"';
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n, start = i;
+		uint32_t cp;
+
+		if (plain_ascii(c)) {
+			/* runs of plain ASCII: most of a cache */
+			while (i < len && plain_ascii((unsigned char)s[i]))
+				i++;
+			memcpy(w, s + start, i - start);
+			w += i - start;
+		} else if (c >= 0x80 &&
+			   (n = ep_utf8_decode(s + i, len - i, &cp)) > 0) {
+			memcpy(w, s + i, n);
+			w += n;
+			i += n;
+		} else if (c == '"' || c == '\\') {
+			*w++ = '\\';
+			*w++ = (char)c;
+			i++;
+		} else {
+			/* control characters; and bytes of invalid UTF-8
+			 * as lone surrogates */
+			memcpy(w, c >= 0x80 ? "\\udc" : "\\u00", 4);
+			w[4] = hex[c >> 4];
+			w[5] = hex[c & 15];
+			w += 6;
+			i++;
+		}
+	}
+	*w++ = '"';
+	*w = '\0';
+	b->len = (size_t)(w - b->data);
+	return 0;
+}
+
+/* Decimal digits of @u, optionally quoted, with a sign. */
+static int
+put_num(struct ep_buf *b, uint64_t u, bool neg, bool quoted)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+
+	if (quoted)
+		*--p = '"';
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (neg)
+		*--p = '-';
+	if (quoted)
+		*--p = '"';
+	return put_raw(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static int
+put_i64(struct ep_buf *b, int64_t v)
+{
+	return put_num(b, v < 0 ? -(uint64_t)v : (uint64_t)v, v < 0, false);
+}
+
+/* A decimal string, for numbers that may not fit a double (dev, ino). */
+static int
+put_u64_str(struct ep_buf *b, uint64_t v)
+{
+	return put_num(b, v, false, true);
+}
+
+/* "[off,len]" */
+static int
+put_range(struct ep_buf *b, size_t off, size_t len)
+{
+	int rc;
+
+	if ((rc = ep_buf_append(b, "[", 1)) < 0 ||
+	    (rc = put_i64(b, (int64_t)off)) < 0 ||
+	    (rc = ep_buf_append(b, ",", 1)) < 0 ||
+	    (rc = put_i64(b, (int64_t)len)) < 0)
+		return rc;
+	return ep_buf_append(b, "]", 1);
+}
+
+#define PUT(b_, lit_) put_raw((b_), (lit_), sizeof(lit_) - 1)
+
+struct ref {
+	size_t dist;
+	size_t entry;
+};
+
+/* The groups of a scan, sorted, and every entry point (of dists not
+ * shadowed) ordered by group, then in importlib's order. A counting sort
+ * over interned groups: a comparison sort of 60,000 strcmp-ed entries was
+ * most of a rebuild's time. */
+struct grouping {
+	char **names;	/* sorted group names (owned by @set) */
+	size_t n_names;
+	size_t *first;	/* refs of group g: [first[g], first[g + 1]) */
+	struct ref *refs;
+	size_t n_refs;
+	struct ep_strset set;
+};
 
 static int
 cmp_strp(const void *a, const void *b)
@@ -136,370 +211,419 @@ cmp_strp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* {"dists":[[normalized,Name,Version],...],"entries":[[d,name,value],...]}
- * for the refs [from, to), which all share one group. */
-static int
-append_group(struct ep_buf *b, const struct ep_scan *scan,
-	     const struct ref *refs, size_t from, size_t to)
+static void
+grouping_release(struct grouping *g)
 {
-	struct json_object *dists = json_object_new_array();
-	struct json_object *entries = json_object_new_array();
-	size_t last = SIZE_MAX;
-	int64_t di = -1;
+	free(g->names);
+	free(g->first);
+	free(g->refs);
+	ep_strset_release(&g->set);
+}
+
+static int
+group_refs(const struct ep_scan *scan, struct grouping *g)
+{
+	size_t *rank = NULL, *fill = NULL, *ids = NULL, k = 0, n = 0;
 	int rc = -ENOMEM;
 
-	if (!dists || !entries)
+	memset(g, 0, sizeof(*g));
+	/* A dist shadowed inside its own directory contributes no entry
+	 * points (importlib's _unique keeps the first). */
+	for (size_t i = 0; i < scan->n; i++)
+		if (!scan->dists[i].shadowed)
+			g->n_refs += scan->dists[i].entries.n;
+	ids = calloc(g->n_refs + 1, sizeof(*ids));
+	if (!ids)
 		goto out;
-	for (size_t i = from; i < to; i++) {
-		const struct ep_dist *d = &scan->dists[refs[i].dist];
-		const struct ep_entry *e = &d->entries.v[refs[i].entry];
-		struct json_object *row;
+	/* intern the groups; ids[] follows the refs in importlib's order */
+	for (size_t i = 0; i < scan->n; i++) {
+		const struct ep_dist *d = &scan->dists[i];
+		const char *last = NULL;
+		size_t id = 0;
 
-		if (refs[i].dist != last) {
-			row = json_object_new_array_ext(3);
-			if (!row)
-				goto out;
-			json_object_array_add(row, jstr(d->normalized));
-			json_object_array_add(row, jstr(d->name));
-			json_object_array_add(row, jstr(d->version));
-			json_object_array_add(dists, row);
-			last = refs[i].dist;
-			di++;
+		if (d->shadowed)
+			continue;
+		for (size_t j = 0; j < d->entries.n; j++) {
+			const char *grp = d->entries.v[j].group;
+
+			/* entries come in sections: mostly the last group */
+			if (!last || strcmp(grp, last) != 0) {
+				if (!ep_strset_get(&g->set, grp, &id)) {
+					id = g->set.n;
+					if ((rc = ep_strset_put(&g->set, grp,
+								id)) < 0)
+						goto out;
+				}
+				last = grp;
+			}
+			ids[n++] = id;
 		}
-		row = json_object_new_array_ext(3);
-		if (!row)
-			goto out;
-		json_object_array_add(row, json_object_new_int64(di));
-		json_object_array_add(row, jstr(e->name));
-		json_object_array_add(row, jstr(e->value));
-		json_object_array_add(entries, row);
 	}
-	if ((rc = ep_buf_append_str(b, "{\"dists\":")) < 0 ||
-	    (rc = append_json(b, dists)) < 0 ||
-	    (rc = ep_buf_append_str(b, ",\"entries\":")) < 0 ||
-	    (rc = append_json(b, entries)) < 0 ||
-	    (rc = ep_buf_append_str(b, "}")) < 0)
+	rc = -ENOMEM;
+	g->n_names = g->set.n;
+	g->names = calloc(g->n_names + 1, sizeof(*g->names));
+	g->first = calloc(g->n_names + 1, sizeof(*g->first));
+	g->refs = calloc(g->n_refs + 1, sizeof(*g->refs));
+	rank = calloc(g->n_names + 1, sizeof(*rank));
+	fill = calloc(g->n_names + 1, sizeof(*fill));
+	if (!g->names || !g->first || !g->refs || !rank || !fill)
 		goto out;
+	for (size_t i = 0; i < g->set.cap; i++)
+		if (g->set.slots[i])
+			g->names[k++] = g->set.slots[i];
+	if (k)
+		qsort(g->names, k, sizeof(*g->names), cmp_strp);
+	/* rank[interned id] = sorted position */
+	for (size_t i = 0; i < k; i++) {
+		size_t id = 0;
+
+		ep_strset_get(&g->set, g->names[i], &id);
+		rank[id] = i;
+	}
+	/* a counting sort by rank, stable */
+	for (size_t r = 0; r < n; r++)
+		g->first[rank[ids[r]] + 1]++;
+	for (size_t r = 0; r < k; r++) {
+		g->first[r + 1] += g->first[r];
+		fill[r] = g->first[r];
+	}
+	n = 0;
+	for (size_t i = 0; i < scan->n; i++) {
+		const struct ep_dist *d = &scan->dists[i];
+
+		if (d->shadowed)
+			continue;
+		for (size_t j = 0; j < d->entries.n; j++, n++)
+			g->refs[fill[rank[ids[n]]]++] = (struct ref){i, j};
+	}
+	rc = 0;
 out:
-	json_object_put(dists);
-	json_object_put(entries);
+	free(ids);
+	free(rank);
+	free(fill);
+	if (rc < 0)
+		grouping_release(g);
 	return rc;
 }
 
-static struct json_object *
-dists_json(const struct ep_scan *scan)
+/* {"dists":[[normalized,Name,Version],...],"entries":[[d,name,value],...]}
+ * for the refs [from, to), which all share one group. */
+static int
+put_group(struct ep_buf *b, const struct ep_scan *scan,
+	  const struct ref *refs, size_t from, size_t to)
 {
-	struct json_object *arr = json_object_new_array_ext((int)scan->n);
+	size_t last = SIZE_MAX;
+	int64_t di = -1;
+	int rc;
 
-	if (!arr)
-		return NULL;
-	for (size_t i = 0; i < scan->n; i++) {
-		const struct ep_dist *d = &scan->dists[i];
-		struct json_object *o = json_object_new_object();
-		struct json_object *eps = json_object_new_array();
+	if ((rc = PUT(b, "{\"dists\":[")) < 0)
+		return rc;
+	for (size_t i = from; i < to; i++) {
+		const struct ep_dist *d = &scan->dists[refs[i].dist];
 
-		if (!o || !eps) {
-			json_object_put(o);
-			json_object_put(eps);
-			json_object_put(arr);
-			return NULL;
-		}
-		json_object_object_add(o, "path", jstr(d->path));
-		json_object_object_add(o, "normalized", jstr(d->normalized));
-		json_object_object_add(o, "name", jstr(d->name));
-		json_object_object_add(o, "version", jstr(d->version));
-		json_object_object_add(o, "egg", json_object_new_boolean(d->egg));
-		json_object_object_add(o, "shadowed",
-				       json_object_new_boolean(d->shadowed));
-		for (size_t j = 0; j < d->entries.n; j++) {
-			const struct ep_entry *e = &d->entries.v[j];
-			struct json_object *row = json_object_new_array_ext(3);
-
-			json_object_array_add(row, jstr(e->group));
-			json_object_array_add(row, jstr(e->name));
-			json_object_array_add(row, jstr(e->value));
-			json_object_array_add(eps, row);
-		}
-		json_object_object_add(o, "entry_points", eps);
-		json_object_array_add(arr, o);
+		if (refs[i].dist == last)
+			continue;
+		last = refs[i].dist;
+		if ((di >= 0 && (rc = PUT(b, ",")) < 0) ||
+		    (rc = PUT(b, "[")) < 0 ||
+		    (rc = put_str(b, d->normalized)) < 0 ||
+		    (rc = PUT(b, ",")) < 0 || (rc = put_str(b, d->name)) < 0 ||
+		    (rc = PUT(b, ",")) < 0 ||
+		    (rc = put_str(b, d->version)) < 0 || (rc = PUT(b, "]")) < 0)
+			return rc;
+		di++;
 	}
-	return arr;
+	if ((rc = PUT(b, "],\"entries\":[")) < 0)
+		return rc;
+	last = SIZE_MAX;
+	di = -1;
+	for (size_t i = from; i < to; i++) {
+		const struct ep_entry *e =
+			&scan->dists[refs[i].dist].entries.v[refs[i].entry];
+
+		if (refs[i].dist != last) {
+			last = refs[i].dist;
+			di++;
+		}
+		if ((i > from && (rc = PUT(b, ",")) < 0) ||
+		    (rc = PUT(b, "[")) < 0 || (rc = put_i64(b, di)) < 0 ||
+		    (rc = PUT(b, ",")) < 0 || (rc = put_str(b, e->name)) < 0 ||
+		    (rc = PUT(b, ",")) < 0 || (rc = put_str(b, e->value)) < 0 ||
+		    (rc = PUT(b, "]")) < 0)
+			return rc;
+	}
+	return PUT(b, "]}");
 }
 
-static struct json_object *
-strict_json(const struct ep_scan *scan)
+static int
+put_dists(struct ep_buf *b, const struct ep_scan *scan)
 {
-	struct json_object *arr = json_object_new_array();
-	struct ep_buf rel = {0};
+	int rc;
 
-	if (!arr)
-		return NULL;
+	if ((rc = PUT(b, "[")) < 0)
+		return rc;
+	for (size_t i = 0; i < scan->n; i++) {
+		const struct ep_dist *d = &scan->dists[i];
+
+		if ((i > 0 && (rc = PUT(b, ",")) < 0) ||
+		    (rc = PUT(b, "{\"path\":")) < 0 ||
+		    (rc = put_str(b, d->path)) < 0 ||
+		    (rc = PUT(b, ",\"normalized\":")) < 0 ||
+		    (rc = put_str(b, d->normalized)) < 0 ||
+		    (rc = PUT(b, ",\"name\":")) < 0 ||
+		    (rc = put_str(b, d->name)) < 0 ||
+		    (rc = PUT(b, ",\"version\":")) < 0 ||
+		    (rc = put_str(b, d->version)) < 0 ||
+		    (rc = PUT(b, ",\"egg\":")) < 0 ||
+		    (rc = ep_buf_append_str(b, d->egg ? "true" : "false")) < 0 ||
+		    (rc = PUT(b, ",\"shadowed\":")) < 0 ||
+		    (rc = ep_buf_append_str(b, d->shadowed ? "true"
+							    : "false")) < 0 ||
+		    (rc = PUT(b, ",\"warnings\":")) < 0 ||
+		    (rc = put_i64(b, (int64_t)d->n_warnings)) < 0 ||
+		    (rc = PUT(b, ",\"entry_points\":[")) < 0)
+			return rc;
+		for (size_t j = 0; j < d->entries.n; j++) {
+			const struct ep_entry *e = &d->entries.v[j];
+
+			if ((j > 0 && (rc = PUT(b, ",")) < 0) ||
+			    (rc = PUT(b, "[")) < 0 ||
+			    (rc = put_str(b, e->group)) < 0 ||
+			    (rc = PUT(b, ",")) < 0 ||
+			    (rc = put_str(b, e->name)) < 0 ||
+			    (rc = PUT(b, ",")) < 0 ||
+			    (rc = put_str(b, e->value)) < 0 ||
+			    (rc = PUT(b, "]")) < 0)
+				return rc;
+		}
+		if ((rc = PUT(b, "]}")) < 0)
+			return rc;
+	}
+	return PUT(b, "]");
+}
+
+static int
+put_stamps(struct ep_buf *b, const struct ep_scan *scan)
+{
+	struct ep_buf rel = {0};
+	int rc;
+
+	if ((rc = PUT(b, "[")) < 0)
+		return rc;
 	for (size_t i = 0; i < scan->n; i++) {
 		const struct ep_dist *d = &scan->dists[i];
 
 		for (size_t k = 0; k < EP_N_STAMPS; k++) {
 			const struct ep_stamp *st = &d->st[k];
-			struct json_object *row = json_object_new_array_ext(5);
-			char ino[32];
 
-			if (!row ||
-			    ep_buf_set_path(&rel, d->path, ep_stamp_names[k]) < 0) {
-				json_object_put(row);
-				json_object_put(arr);
-				ep_buf_release(&rel);
-				return NULL;
-			}
-			json_object_array_add(row, jstr(rel.data));
-			if (st->present) {
-				snprintf(ino, sizeof(ino), "%" PRIu64, st->ino);
-				json_object_array_add(row, jstr(ino));
-				json_object_array_add(
-					row, json_object_new_int64(st->size));
-				json_object_array_add(
-					row, json_object_new_int64(st->sec));
-				json_object_array_add(
-					row, json_object_new_int64(st->nsec));
-			} else {
-				json_object_array_add(row, NULL);
-			}
-			json_object_array_add(arr, row);
+			if ((rc = ep_buf_set_path(&rel, d->path,
+						  ep_stamp_names[k])) < 0 ||
+			    ((i > 0 || k > 0) && (rc = PUT(b, ",")) < 0) ||
+			    (rc = PUT(b, "[")) < 0 ||
+			    (rc = put_str(b, rel.data)) < 0)
+				goto out;
+			if (!st->present)
+				rc = PUT(b, ",null]");
+			else if ((rc = PUT(b, ",")) < 0 ||
+				 (rc = put_u64_str(b, st->ino)) < 0 ||
+				 (rc = PUT(b, ",")) < 0 ||
+				 (rc = put_i64(b, st->size)) < 0 ||
+				 (rc = PUT(b, ",")) < 0 ||
+				 (rc = put_i64(b, st->sec)) < 0 ||
+				 (rc = PUT(b, ",")) < 0 ||
+				 (rc = put_i64(b, st->nsec)) < 0 ||
+				 (rc = PUT(b, ",")) < 0 ||
+				 (rc = put_i64(b, st->csec)) < 0 ||
+				 (rc = PUT(b, ",")) < 0 ||
+				 (rc = put_i64(b, st->cnsec)) < 0)
+				goto out;
+			else
+				rc = PUT(b, "]");
+			if (rc < 0)
+				goto out;
 		}
 	}
+	rc = PUT(b, "]");
+out:
 	ep_buf_release(&rel);
-	return arr;
+	return rc;
 }
 
 static int
-collect_refs(const struct ep_scan *scan, struct ref **out, size_t *nout)
+put_names(struct ep_buf *b, const struct ep_scan *scan)
 {
-	size_t n = 0, k = 0;
-	struct ref *refs;
-
-	for (size_t i = 0; i < scan->n; i++)
-		if (!scan->dists[i].shadowed)
-			n += scan->dists[i].entries.n;
-	refs = calloc(n ? n : 1, sizeof(*refs));
-	if (!refs)
-		return -ENOMEM;
-	for (size_t i = 0; i < scan->n; i++) {
-		const struct ep_dist *d = &scan->dists[i];
-
-		/* A dist shadowed inside its own directory contributes no
-		 * entry points (importlib's _unique keeps the first). */
-		if (d->shadowed)
-			continue;
-		for (size_t j = 0; j < d->entries.n; j++) {
-			refs[k] = (struct ref){d->entries.v[j].group, i, j, k};
-			k++;
-		}
-	}
-	if (n)
-		qsort(refs, n, sizeof(*refs), cmp_ref);
-	*out = refs;
-	*nout = n;
-	return 0;
-}
-
-static struct json_object *
-names_json(const struct ep_scan *scan)
-{
-	struct json_object *arr = json_object_new_array();
 	const char **v = calloc(scan->n ? scan->n : 1, sizeof(*v));
 	size_t n = 0;
+	int rc;
 
-	if (!arr || !v) {
-		json_object_put(arr);
-		free(v);
-		return NULL;
-	}
+	if (!v)
+		return -ENOMEM;
 	for (size_t i = 0; i < scan->n; i++)
 		if (!scan->dists[i].shadowed)
 			v[n++] = scan->dists[i].normalized;
 	if (n)
 		qsort(v, n, sizeof(*v), cmp_strp);
-	for (size_t i = 0; i < n; i++)
-		json_object_array_add(arr, jstr(v[i]));
+	rc = PUT(b, "[");
+	for (size_t i = 0; i < n && rc >= 0; i++)
+		if ((i == 0 || (rc = PUT(b, ",")) >= 0))
+			rc = put_str(b, v[i]);
+	if (rc >= 0)
+		rc = PUT(b, "]");
 	free(v);
-	return arr;
+	return rc;
 }
+
+struct group_row {
+	const char *name;
+	size_t off, len, count, bucket;
+};
 
 int
 ep_cache_serialize(const struct ep_scan *scan, enum epcache_mode mode,
 		   const struct ep_dir_identity *id, struct ep_buf *out)
 {
-	struct json_object *hdr = NULL, *index = NULL, *groups_idx = NULL;
-	struct json_object *dir = NULL, *part = NULL, *counts = NULL;
-	struct ep_buf data = {0};
-	struct ref *refs = NULL;
-	struct json_object *buckets[EP_CACHE_BUCKETS] = {0};
-	size_t nrefs = 0, off, n_eps = 0, n_groups = 0;
-	char num[32];
+	struct ep_buf data = {0}, *b = out;
+	struct grouping g;
+	struct group_row *rows = NULL;
+	size_t names_off, names_len, dists_off, dists_len, stamps_off,
+		stamps_len;
+	size_t bucket_off[EP_CACHE_BUCKETS] = {0};
+	size_t bucket_len[EP_CACHE_BUCKETS] = {0};
 	int rc;
 
-	if ((rc = collect_refs(scan, &refs, &nrefs)) < 0)
-		goto out;
+	if ((rc = group_refs(scan, &g)) < 0)
+		return rc;
 	rc = -ENOMEM;
-	index = json_object_new_object();
-	groups_idx = json_object_new_object();
-	if (!index || !groups_idx)
+	rows = calloc(g.n_names + 1, sizeof(*rows));
+	if (!rows)
 		goto out;
 
-	if ((rc = ep_buf_append_str(&data, "{\"groups\":{")) < 0)
+	if ((rc = PUT(&data, "{\"groups\":{")) < 0)
 		goto out;
-	for (size_t i = 0; i < nrefs;) {
-		size_t j = i;
-		struct json_object *r;
+	for (size_t r = 0; r < g.n_names; r++) {
+		if ((r > 0 && (rc = PUT(&data, ",")) < 0) ||
+		    (rc = put_str(&data, g.names[r])) < 0 ||
+		    (rc = PUT(&data, ":")) < 0)
+			goto out;
+		rows[r].name = g.names[r];
+		rows[r].bucket = ep_hash_str(g.names[r]) &
+				 (EP_CACHE_BUCKETS - 1);
+		rows[r].off = data.len;
+		rows[r].count = g.first[r + 1] - g.first[r];
+		if ((rc = put_group(&data, scan, g.refs, g.first[r],
+				    g.first[r + 1])) < 0)
+			goto out;
+		rows[r].len = data.len - rows[r].off;
+	}
+	if ((rc = PUT(&data, "},\"group_index\":[")) < 0)
+		goto out;
+	for (size_t bk = 0; bk < EP_CACHE_BUCKETS; bk++) {
+		bool any = false;
 
-		while (j < nrefs && strcmp(refs[j].group, refs[i].group) == 0)
-			j++;
-		if (i > 0 && (rc = ep_buf_append_str(&data, ",")) < 0)
+		if (bk > 0 && (rc = PUT(&data, ",")) < 0)
 			goto out;
-		if ((rc = append_jstr(&data, refs[i].group)) < 0 ||
-		    (rc = ep_buf_append_str(&data, ":")) < 0)
-			goto out;
-		off = data.len;
-		if ((rc = append_group(&data, scan, refs, i, j)) < 0)
-			goto out;
-		{
-			size_t bk = ep_hash_str(refs[i].group) &
-				    (EP_CACHE_BUCKETS - 1);
-
-			if (!buckets[bk] &&
-			    !(buckets[bk] = json_object_new_array())) {
-				rc = -ENOMEM;
+		bucket_off[bk] = data.len;
+		/* rows come sorted, so every bucket is sorted too */
+		for (size_t r = 0; r < g.n_names; r++) {
+			if (rows[r].bucket != bk)
+				continue;
+			if ((rc = ep_buf_append_str(&data, any ? ",[" : "[[")) < 0 ||
+			    (rc = put_str(&data, rows[r].name)) < 0 ||
+			    (rc = PUT(&data, ",")) < 0 ||
+			    (rc = put_i64(&data, (int64_t)rows[r].off)) < 0 ||
+			    (rc = PUT(&data, ",")) < 0 ||
+			    (rc = put_i64(&data, (int64_t)rows[r].len)) < 0 ||
+			    (rc = PUT(&data, ",")) < 0 ||
+			    (rc = put_i64(&data, (int64_t)rows[r].count)) < 0 ||
+			    (rc = PUT(&data, "]")) < 0)
 				goto out;
-			}
-			r = json_object_new_array_ext(4);
-			if (!r) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			/* groups come sorted, so every bucket is sorted too */
-			json_object_array_add(r, jstr(refs[i].group));
-			json_object_array_add(r, json_object_new_int64((int64_t)off));
-			json_object_array_add(
-				r, json_object_new_int64((int64_t)(data.len - off)));
-			json_object_array_add(r, json_object_new_int64((int64_t)(j - i)));
-			json_object_array_add(buckets[bk], r);
+			any = true;
 		}
-		n_eps += j - i;
-		n_groups++;
-		i = j;
-	}
-	if ((rc = ep_buf_append_str(&data, "},\"group_index\":[")) < 0)
-		goto out;
-	{
-		struct json_object *ranges = json_object_new_array_ext(EP_CACHE_BUCKETS);
-
-		if (!ranges) {
-			rc = -ENOMEM;
+		rc = any ? PUT(&data, "]") : PUT(&data, "null");
+		if (rc < 0)
 			goto out;
-		}
-		json_object_object_add(groups_idx, "count",
-				       json_object_new_int64((int64_t)n_groups));
-		json_object_object_add(groups_idx, "buckets", ranges);
-		for (size_t bk = 0; bk < EP_CACHE_BUCKETS; bk++) {
-			if (bk > 0 && (rc = ep_buf_append_str(&data, ",")) < 0)
-				goto out;
-			off = data.len;
-			if ((rc = append_json(&data, buckets[bk])) < 0)
-				goto out;
-			json_object_array_add(ranges, buckets[bk]
-						      ? jrange(off, data.len - off)
-						      : NULL);
-		}
+		bucket_len[bk] = any ? data.len - bucket_off[bk] : 0;
 	}
-	rc = -ENOMEM;
-	if (ep_buf_append_str(&data, "],\"names\":") < 0)
+	if ((rc = PUT(&data, "],\"names\":")) < 0)
 		goto out;
-	off = data.len;
-	if (!(part = names_json(scan)) || append_json(&data, part) < 0)
+	names_off = data.len;
+	if ((rc = put_names(&data, scan)) < 0)
 		goto out;
-	json_object_put(part);
-	json_object_object_add(index, "names", jrange(off, data.len - off));
-
-	if (ep_buf_append_str(&data, ",\"distributions\":") < 0)
+	names_len = data.len - names_off;
+	if ((rc = PUT(&data, ",\"distributions\":")) < 0)
 		goto out;
-	off = data.len;
-	if (!(part = dists_json(scan)) || append_json(&data, part) < 0)
+	dists_off = data.len;
+	if ((rc = put_dists(&data, scan)) < 0)
 		goto out;
-	json_object_put(part);
-	json_object_object_add(index, "distributions",
-			       jrange(off, data.len - off));
-
-	if (ep_buf_append_str(&data, ",\"strict\":") < 0)
+	dists_len = data.len - dists_off;
+	if ((rc = PUT(&data, ",\"stamps\":")) < 0)
 		goto out;
-	off = data.len;
-	if (mode == EPCACHE_MODE_STRICT) {
-		if (!(part = strict_json(scan)) || append_json(&data, part) < 0)
-			goto out;
-		json_object_put(part);
-		json_object_object_add(index, "strict",
-				       jrange(off, data.len - off));
-	} else {
-		if (ep_buf_append_str(&data, "null") < 0)
-			goto out;
-		json_object_object_add(index, "strict", NULL);
-	}
-	part = NULL;
-	if (ep_buf_append_str(&data, "}") < 0)
+	stamps_off = data.len;
+	if ((rc = put_stamps(&data, scan)) < 0)
 		goto out;
-	json_object_object_add(index, "groups", groups_idx);
-	groups_idx = NULL;
-
-	hdr = json_object_new_object();
-	dir = json_object_new_object();
-	counts = json_object_new_object();
-	if (!hdr || !dir || !counts)
+	stamps_len = data.len - stamps_off;
+	if ((rc = PUT(&data, "}")) < 0)
 		goto out;
-	json_object_object_add(hdr, "format", jstr(EP_CACHE_FORMAT));
-	json_object_object_add(hdr, "version",
-			       json_object_new_int(EP_CACHE_VERSION));
-	json_object_object_add(hdr, "generator",
-			       jstr("epcache " EPCACHE_VERSION_STRING));
-	json_object_object_add(hdr, "mode", jstr(epcache_mode_to_str(mode)));
-	snprintf(num, sizeof(num), "%" PRIu64, id->dev);
-	json_object_object_add(dir, "dev", jstr(num));
-	snprintf(num, sizeof(num), "%" PRIu64, id->ino);
-	json_object_object_add(dir, "ino", jstr(num));
-	json_object_object_add(dir, "mtime", jpair(id->sec, id->nsec));
-	if (id->checksum_used) {
-		snprintf(num, sizeof(num), "%016" PRIx64, id->checksum);
-		json_object_object_add(dir, "names_checksum", jstr(num));
-	} else {
-		json_object_object_add(dir, "names_checksum", NULL);
-	}
-	json_object_object_add(hdr, "directory", dir);
-	dir = NULL;
-	json_object_object_add(hdr, "egg", jstr(scan->egg_name));
-	json_object_object_add(counts, "distributions",
-			       json_object_new_int64((int64_t)scan->n));
-	json_object_object_add(counts, "entry_points",
-			       json_object_new_int64((int64_t)n_eps));
-	json_object_object_add(hdr, "counts", counts);
-	counts = NULL;
-	json_object_object_add(hdr, "index", index);
-	index = NULL;
 
 	out->len = 0;
-	if ((rc = ep_buf_append_str(out, PREFIX)) < 0 ||
-	    (rc = append_json(out, hdr)) < 0 ||
-	    (rc = ep_buf_append_str(out, DATA_SEP)) < 0 ||
-	    (rc = ep_buf_append(out, data.data, data.len)) < 0 ||
-	    (rc = ep_buf_append_str(out, "}\n")) < 0)
+	if ((rc = PUT(b, PREFIX "{\"format\":")) < 0 ||
+	    (rc = put_str(b, EP_CACHE_FORMAT)) < 0 ||
+	    (rc = PUT(b, ",\"version\":")) < 0 ||
+	    (rc = put_i64(b, EP_CACHE_VERSION)) < 0 ||
+	    (rc = PUT(b, ",\"generator\":")) < 0 ||
+	    (rc = put_str(b, "epcache " EPCACHE_VERSION_STRING)) < 0 ||
+	    (rc = PUT(b, ",\"mode\":")) < 0 ||
+	    (rc = put_str(b, epcache_mode_to_str(mode))) < 0 ||
+	    (rc = PUT(b, ",\"directory\":{\"dev\":")) < 0 ||
+	    (rc = put_u64_str(b, id->dev)) < 0 ||
+	    (rc = PUT(b, ",\"ino\":")) < 0 ||
+	    (rc = put_u64_str(b, id->ino)) < 0 ||
+	    (rc = PUT(b, ",\"mtime\":[")) < 0 ||
+	    (rc = put_i64(b, id->sec)) < 0 || (rc = PUT(b, ",")) < 0 ||
+	    (rc = put_i64(b, id->nsec)) < 0 ||
+	    (rc = PUT(b, "],\"names_checksum\":")) < 0)
+		goto out;
+	if (id->checksum_used) {
+		char num[24];
+
+		snprintf(num, sizeof(num), "%016" PRIx64, id->checksum);
+		rc = put_str(b, num);
+	} else {
+		rc = PUT(b, "null");
+	}
+	if (rc < 0 || (rc = PUT(b, "},\"egg\":")) < 0 ||
+	    (rc = put_str(b, scan->egg_name)) < 0 ||
+	    (rc = PUT(b, ",\"counts\":{\"distributions\":")) < 0 ||
+	    (rc = put_i64(b, (int64_t)scan->n)) < 0 ||
+	    (rc = PUT(b, ",\"entry_points\":")) < 0 ||
+	    (rc = put_i64(b, (int64_t)g.n_refs)) < 0 ||
+	    (rc = PUT(b, "},\"index\":{\"names\":")) < 0 ||
+	    (rc = put_range(b, names_off, names_len)) < 0 ||
+	    (rc = PUT(b, ",\"distributions\":")) < 0 ||
+	    (rc = put_range(b, dists_off, dists_len)) < 0 ||
+	    (rc = PUT(b, ",\"stamps\":")) < 0 ||
+	    (rc = put_range(b, stamps_off, stamps_len)) < 0 ||
+	    (rc = PUT(b, ",\"groups\":{\"count\":")) < 0 ||
+	    (rc = put_i64(b, (int64_t)g.n_names)) < 0 ||
+	    (rc = PUT(b, ",\"buckets\":[")) < 0)
+		goto out;
+	for (size_t bk = 0; bk < EP_CACHE_BUCKETS; bk++) {
+		if (bk > 0 && (rc = PUT(b, ",")) < 0)
+			goto out;
+		rc = bucket_len[bk] ? put_range(b, bucket_off[bk], bucket_len[bk])
+				    : PUT(b, "null");
+		if (rc < 0)
+			goto out;
+	}
+	if ((rc = PUT(b, "]}}}" DATA_SEP)) < 0 ||
+	    (rc = ep_buf_append(b, data.data, data.len)) < 0 ||
+	    (rc = PUT(b, "}\n")) < 0)
 		goto out;
 	rc = 0;
 out:
-	json_object_put(part);
-	json_object_put(hdr);
-	json_object_put(dir);
-	json_object_put(counts);
-	json_object_put(index);
-	json_object_put(groups_idx);
-	for (size_t bk = 0; bk < EP_CACHE_BUCKETS; bk++)
-		json_object_put(buckets[bk]);
+	free(rows);
+	grouping_release(&g);
 	ep_buf_release(&data);
-	free(refs);
 	return rc;
 }
 
@@ -675,11 +799,13 @@ parse_header(struct json_object *h, size_t avail, struct ep_cache_header *hdr,
 	if (!json_object_object_get_ex(index, "distributions", &v) ||
 	    !get_range(v, avail, 2, &hdr->dists_off, &hdr->dists_len, NULL))
 		return -EBADMSG;
-	if (!json_object_object_get_ex(index, "strict", &v))
+	/* Written in every mode since version 2; needed in strict mode. */
+	if (!json_object_object_get_ex(index, "stamps", &v))
 		return -EBADMSG;
 	if (v) {
-		if (!get_range(v, avail, 2, &hdr->strict_off, &hdr->strict_len,
-			       NULL))
+		if (!get_range(v, avail, 2, &hdr->stamps_off, &hdr->stamps_len,
+			       NULL) ||
+		    hdr->stamps_len == 0)
 			return -EBADMSG;
 	} else if (hdr->mode == EPCACHE_MODE_STRICT) {
 		return -EBADMSG;
@@ -890,40 +1016,6 @@ out:
 	return rc;
 }
 
-/* Strings the reader hands out (entry points, Name, Version) were valid
- * UTF-8 when written; only normalized names may carry raw bytes. */
-static int
-dup_nullable(struct json_object *v, char **out)
-{
-	*out = NULL;
-	if (!v)
-		return 0;
-	if (!json_object_is_type(v, json_type_string) ||
-	    !ep_utf8_valid(json_object_get_string(v),
-			   (size_t)json_object_get_string_len(v)))
-		return -EBADMSG;
-	*out = strdup(json_object_get_string(v));
-	return *out ? 0 : -ENOMEM;
-}
-
-static bool
-is_utf8_string(struct json_object *v)
-{
-	return json_object_is_type(v, json_type_string) &&
-	       ep_utf8_valid(json_object_get_string(v),
-			     (size_t)json_object_get_string_len(v));
-}
-
-/* A normalized name: any bytes but NUL (non-UTF-8 directory names) */
-static int
-dup_name(struct json_object *v, char **out)
-{
-	if (!json_object_is_type(v, json_type_string))
-		return -EBADMSG;
-	*out = strdup(json_object_get_string(v));
-	return *out ? 0 : -ENOMEM;
-}
-
 /* Parse one bucket of the group index: rows [name, off, len, count],
  * sorted, each name hashing to this bucket. @fn is called for each row;
  * a positive return stops the walk. */
@@ -1012,146 +1104,6 @@ ep_cache_list_groups(struct ep_cache_file *cf, struct ep_strset *into)
 	return 0;
 }
 
-int
-ep_cache_read_group(struct ep_cache_file *cf, const char *group,
-		    struct ep_scan *out)
-{
-	struct find_data fd = {.group = group};
-	struct json_object *o = NULL, *dists, *entries;
-	size_t base = out->n, nd, ne;
-	int64_t last = 0;
-	int rc;
-
-	rc = walk_bucket(cf, ep_hash_str(group) & (EP_CACHE_BUCKETS - 1),
-			 find_row, &fd);
-	if (rc < 0 || !fd.found)
-		return rc;
-	rc = read_part(cf, fd.off, fd.len, &o);
-	if (rc < 0)
-		return rc;
-	rc = -EBADMSG;
-	if (!json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, "dists", &dists) ||
-	    !json_object_object_get_ex(o, "entries", &entries) ||
-	    !json_object_is_type(dists, json_type_array) ||
-	    !json_object_is_type(entries, json_type_array))
-		goto out;
-	nd = json_object_array_length(dists);
-	ne = json_object_array_length(entries);
-	for (size_t i = 0; i < nd; i++) {
-		struct json_object *row = json_object_array_get_idx(dists, i);
-		struct ep_dist *d;
-
-		if (!json_object_is_type(row, json_type_array) ||
-		    json_object_array_length(row) != 3)
-			goto out;
-		if (out->n == out->cap) {
-			size_t cap = out->cap ? out->cap * 2 : 16;
-			struct ep_dist *v = realloc(out->dists, cap * sizeof(*v));
-
-			if (!v) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			out->dists = v;
-			out->cap = cap;
-		}
-		d = &out->dists[out->n++];
-		memset(d, 0, sizeof(*d));
-		if ((rc = dup_name(json_object_array_get_idx(row, 0),
-				   &d->normalized)) < 0 ||
-		    (rc = dup_nullable(json_object_array_get_idx(row, 1),
-				       &d->name)) < 0 ||
-		    (rc = dup_nullable(json_object_array_get_idx(row, 2),
-				       &d->version)) < 0)
-			goto out;
-		rc = -EBADMSG;
-	}
-	for (size_t i = 0; i < ne; i++) {
-		struct json_object *row = json_object_array_get_idx(entries, i);
-		struct json_object *di, *name, *value;
-		int64_t idx;
-
-		if (!json_object_is_type(row, json_type_array) ||
-		    json_object_array_length(row) != 3)
-			goto out;
-		di = json_object_array_get_idx(row, 0);
-		name = json_object_array_get_idx(row, 1);
-		value = json_object_array_get_idx(row, 2);
-		if (!json_object_is_type(di, json_type_int) ||
-		    !is_utf8_string(name) || !is_utf8_string(value))
-			goto out;
-		idx = json_object_get_int64(di);
-		/* Entries come in distribution order; anything else would
-		 * reorder importlib's answer. */
-		if (idx < last || idx < 0 || (uint64_t)idx >= nd)
-			goto out;
-		last = idx;
-		rc = ep_entry_list_add(&out->dists[base + (size_t)idx].entries,
-				       group, json_object_get_string(name),
-				       json_object_get_string(value));
-		if (rc < 0)
-			goto out;
-		rc = -EBADMSG;
-	}
-	rc = 0;
-out:
-	if (rc < 0) {
-		for (size_t i = base; i < out->n; i++) {
-			struct ep_dist *d = &out->dists[i];
-
-			free(d->normalized);
-			free(d->name);
-			free(d->version);
-			ep_entry_list_release(&d->entries);
-		}
-		out->n = base;
-	}
-	json_object_put(o);
-	return rc;
-}
-
-int
-ep_cache_read_names(struct ep_cache_file *cf, char ***names, size_t *n)
-{
-	struct json_object *o = NULL;
-	char **v = NULL;
-	size_t len = 0;
-	int rc;
-
-	*names = NULL;
-	*n = 0;
-	rc = read_part(cf, cf->hdr.names_off, cf->hdr.names_len, &o);
-	if (rc < 0)
-		return rc;
-	rc = -EBADMSG;
-	if (!json_object_is_type(o, json_type_array))
-		goto out;
-	len = json_object_array_length(o);
-	v = calloc(len ? len : 1, sizeof(*v));
-	if (!v) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < len; i++) {
-		if ((rc = dup_name(json_object_array_get_idx(o, i), &v[i])) < 0)
-			goto out;
-	}
-	rc = 0;
-out:
-	if (rc < 0 && v) {
-		for (size_t i = 0; i < len; i++)
-			free(v[i]);
-		free(v);
-		v = NULL;
-		len = 0;
-	}
-	*names = v;
-	*n = len;
-	json_object_put(o);
-	return rc;
-}
-
 /* A relative path below the site directory, never leaving it. */
 static bool
 safe_relpath(const char *p)
@@ -1172,56 +1124,331 @@ safe_relpath(const char *p)
 	return true;
 }
 
+/*
+ * A small pull parser for the big parts (group parts, distributions,
+ * stamps), where a json-c tree costs several allocations per value. It
+ * accepts exactly JSON (RFC 8259) for the shapes it is asked for, and
+ * decodes strings in place: the decoded form is never longer than the
+ * escaped one, so the closing quote leaves room for the NUL.
+ */
+struct jp {
+	char *p;
+	char *end;
+};
+
+static void
+jp_ws(struct jp *j)
+{
+	while (j->p < j->end &&
+	       (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+		j->p++;
+}
+
+static bool
+jp_lit(struct jp *j, char c)
+{
+	jp_ws(j);
+	if (j->p >= j->end || *j->p != c)
+		return false;
+	j->p++;
+	return true;
+}
+
+/* The next non-space byte is @c (not consumed). */
+static bool
+jp_peek(struct jp *j, char c)
+{
+	jp_ws(j);
+	return j->p < j->end && *j->p == c;
+}
+
+static bool
+jp_word(struct jp *j, const char *w, size_t n)
+{
+	jp_ws(j);
+	if ((size_t)(j->end - j->p) < n || memcmp(j->p, w, n) != 0)
+		return false;
+	j->p += n;
+	return true;
+}
+
+static bool
+jp_bool(struct jp *j, bool *v)
+{
+	if (jp_word(j, "true", 4))
+		*v = true;
+	else if (jp_word(j, "false", 5))
+		*v = false;
+	else
+		return false;
+	return true;
+}
+
+static bool
+jp_int(struct jp *j, int64_t *v)
+{
+	bool neg = false;
+	uint64_t u = 0;
+	char *start;
+
+	jp_ws(j);
+	if (j->p < j->end && *j->p == '-') {
+		neg = true;
+		j->p++;
+	}
+	start = j->p;
+	while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
+		unsigned d = (unsigned)(*j->p - '0');
+
+		if (u > (UINT64_C(1) << 63) / 10)
+			return false;
+		u = u * 10 + d;
+		j->p++;
+	}
+	if (j->p == start || (*start == '0' && j->p - start > 1) ||
+	    u > (UINT64_C(1) << 63) - (neg ? 0 : 1))
+		return false;
+	/* fractions and exponents are not integers */
+	if (j->p < j->end && (*j->p == '.' || *j->p == 'e' || *j->p == 'E'))
+		return false;
+	*v = neg ? (int64_t)(0 - u) : (int64_t)u;
+	return true;
+}
+
+static int
+hex4(const char *p)
+{
+	int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		int h = hexval(p[i]);
+
+		if (h < 0)
+			return -1;
+		v = v << 4 | h;
+	}
+	return v;
+}
+
+static char *
+put_utf8(char *w, uint32_t cp)
+{
+	if (cp < 0x80) {
+		*w++ = (char)cp;
+	} else if (cp < 0x800) {
+		*w++ = (char)(0xc0 | cp >> 6);
+		*w++ = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		*w++ = (char)(0xe0 | cp >> 12);
+		*w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*w++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*w++ = (char)(0xf0 | cp >> 18);
+		*w++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+		*w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*w++ = (char)(0x80 | (cp & 0x3f));
+	}
+	return w;
+}
+
+/*
+ * A string, decoded in place and NUL-terminated. "\udcXX" (80..ff) gives
+ * the raw byte XX back (the writer's surrogateescape); other lone
+ * surrogates and NUL cannot be carried and fail. With @utf8 the result
+ * must be valid UTF-8 (everything but names taken from directory names).
+ */
+static bool
+jp_str(struct jp *j, bool utf8, char **out, size_t *len_out)
+{
+	bool high = false;
+	char *w, *s;
+
+	jp_ws(j);
+	if (j->p >= j->end || *j->p != '"')
+		return false;
+	s = w = ++j->p;
+	/* the usual case: no escape, nothing to move */
+	while (j->p < j->end && plain_ascii((unsigned char)*j->p))
+		j->p++;
+	w = j->p;
+	while (j->p < j->end && *j->p != '"') {
+		unsigned char c = (unsigned char)*j->p;
+		int cp, lo;
+
+		if (c < 0x20)
+			return false;
+		if (c != '\\') {
+			high |= c >= 0x80;
+			*w++ = *j->p++;
+			continue;
+		}
+		/* an escape may produce any byte */
+		high = true;
+		if (j->end - j->p < 2)
+			return false;
+		switch (j->p[1]) {
+		case '"': case '\\': case '/':
+			*w++ = j->p[1];
+			break;
+		case 'b': *w++ = '\b'; break;
+		case 'f': *w++ = '\f'; break;
+		case 'n': *w++ = '\n'; break;
+		case 'r': *w++ = '\r'; break;
+		case 't': *w++ = '\t'; break;
+		case 'u':
+			if (j->end - j->p < 6 || (cp = hex4(j->p + 2)) <= 0)
+				return false;
+			if (cp >= 0xdc80 && cp <= 0xdcff) {
+				*w++ = (char)(cp & 0xff);
+			} else if (cp >= 0xd800 && cp <= 0xdbff) {
+				if (j->end - j->p < 12 || j->p[6] != '\\' ||
+				    j->p[7] != 'u' ||
+				    (lo = hex4(j->p + 8)) < 0xdc00 || lo > 0xdfff)
+					return false;
+				w = put_utf8(w, 0x10000 +
+					((uint32_t)(cp - 0xd800) << 10) +
+					(uint32_t)(lo - 0xdc00));
+				j->p += 6;
+			} else if (cp >= 0xdc00 && cp <= 0xdfff) {
+				return false;
+			} else {
+				w = put_utf8(w, (uint32_t)cp);
+			}
+			j->p += 4;
+			break;
+		default:
+			return false;
+		}
+		j->p += 2;
+	}
+	if (j->p >= j->end)
+		return false;
+	j->p++;
+	*w = '\0';
+	if (utf8 && high && !ep_utf8_valid(s, (size_t)(w - s)))
+		return false;
+	*out = s;
+	if (len_out)
+		*len_out = (size_t)(w - s);
+	return true;
+}
+
+static bool
+jp_str_or_null(struct jp *j, bool utf8, char **out)
+{
+	if (jp_word(j, "null", 4)) {
+		*out = NULL;
+		return true;
+	}
+	return jp_str(j, utf8, out, NULL);
+}
+
+/* Between the elements of an array: true with *more when another one
+ * follows (the ',' consumed), true without when it ended (']' consumed). */
+static bool
+jp_next(struct jp *j, bool first, bool *more)
+{
+	if (first) {
+		*more = !jp_peek(j, ']');
+		if (!*more)
+			j->p++;
+		return true;
+	}
+	if (jp_lit(j, ',')) {
+		*more = true;
+		return true;
+	}
+	*more = false;
+	return jp_lit(j, ']');
+}
+
+/* The whole range was the one value. */
+static bool
+jp_done(struct jp *j)
+{
+	jp_ws(j);
+	return j->p == j->end;
+}
+
+/* Read the raw bytes of the part [off, off + len) of the data. */
+static int
+read_raw(struct ep_cache_file *cf, size_t off, size_t len, char **out)
+{
+	char *buf;
+	int rc;
+
+	*out = NULL;
+	if (len == 0)
+		return -EBADMSG;
+	buf = malloc(len + 1);
+	if (!buf)
+		return -ENOMEM;
+	if ((rc = pread_all(cf->fd, buf, len, cf->hdr.data_start + off)) < 0) {
+		free(buf);
+		return rc;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	return 0;
+}
+
+/* One stamps row: [PATH, null] or [PATH, "ino", size, s, ns, cs, cns] */
+static bool
+jp_stamp_row(struct jp *j, char **path, struct ep_stamp *st)
+{
+	int64_t v[5];
+	char *ino;
+
+	memset(st, 0, sizeof(*st));
+	if (!jp_lit(j, '[') || !jp_str(j, false, path, NULL) ||
+	    !safe_relpath(*path) || !jp_lit(j, ','))
+		return false;
+	if (jp_word(j, "null", 4))
+		return jp_lit(j, ']');
+	if (!jp_str(j, false, &ino, NULL) || !parse_u64(ino, 10, &st->ino))
+		return false;
+	for (size_t k = 0; k < 5; k++)
+		if (!jp_lit(j, ',') || !jp_int(j, &v[k]))
+			return false;
+	if (v[2] < 0 || v[2] > 999999999 || v[4] < 0 || v[4] > 999999999)
+		return false;
+	st->present = true;
+	st->size = v[0];
+	st->sec = v[1];
+	st->nsec = v[2];
+	st->csec = v[3];
+	st->cnsec = v[4];
+	return jp_lit(j, ']');
+}
+
 int
 ep_cache_check_stamps(struct ep_cache_file *cf, int sitefd)
 {
-	struct json_object *o = NULL;
-	size_t n;
+	struct jp j;
+	char *buf = NULL;
+	bool more;
 	int rc;
 
-	rc = read_part(cf, cf->hdr.strict_off, cf->hdr.strict_len, &o);
+	if (cf->hdr.stamps_len == 0)
+		return -EBADMSG;
+	rc = read_raw(cf, cf->hdr.stamps_off, cf->hdr.stamps_len, &buf);
 	if (rc < 0)
 		return rc == -ENOMEM ? rc : -EBADMSG;
+	j = (struct jp){buf, buf + cf->hdr.stamps_len};
 	rc = -EBADMSG;
-	if (!json_object_is_type(o, json_type_array))
+	if (!jp_lit(&j, '['))
 		goto out;
-	n = json_object_array_length(o);
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *row = json_object_array_get_idx(o, i);
-		struct ep_stamp want = {0}, have;
-		struct json_object *p;
-		size_t len;
+	for (bool first = true;; first = false) {
+		struct ep_stamp want, have;
+		char *path;
 
-		if (!json_object_is_type(row, json_type_array))
+		if (!jp_next(&j, first, &more))
 			goto out;
-		len = json_object_array_length(row);
-		p = json_object_array_get_idx(row, 0);
-		if (!json_object_is_type(p, json_type_string) ||
-		    !safe_relpath(json_object_get_string(p)))
+		if (!more)
+			break;
+		if (!jp_stamp_row(&j, &path, &want))
 			goto out;
-		if (len == 5) {
-			struct json_object *ino = json_object_array_get_idx(row, 1);
-
-			want.present = true;
-			if (!json_object_is_type(ino, json_type_string) ||
-			    !parse_u64(json_object_get_string(ino), 10, &want.ino))
-				goto out;
-			for (size_t k = 2; k < 5; k++)
-				if (!json_object_is_type(
-					    json_object_array_get_idx(row, k),
-					    json_type_int))
-					goto out;
-			want.size = json_object_get_int64(
-				json_object_array_get_idx(row, 2));
-			want.sec = json_object_get_int64(
-				json_object_array_get_idx(row, 3));
-			want.nsec = json_object_get_int64(
-				json_object_array_get_idx(row, 4));
-		} else if (len != 2 || json_object_array_get_idx(row, 1)) {
-			goto out;
-		}
-		if ((rc = ep_stamp_get(sitefd, json_object_get_string(p),
-				       &have)) < 0)
+		if ((rc = ep_stamp_get(sitefd, path, &have)) < 0)
 			goto out;
 		rc = -EBADMSG;
 		if (!ep_stamp_equal(&want, &have)) {
@@ -1229,8 +1456,467 @@ ep_cache_check_stamps(struct ep_cache_file *cf, int sitefd)
 			goto out;
 		}
 	}
+	rc = jp_done(&j) ? 0 : -EBADMSG;
+out:
+	free(buf);
+	return rc;
+}
+
+/* A child name of the site directory: one path component. */
+static bool
+is_child_name(const char *s)
+{
+	return *s && !strchr(s, '/') && strcmp(s, ".") != 0 &&
+	       strcmp(s, "..") != 0;
+}
+
+/* Append an entry to the growing block of a scan's arena entries. */
+static int
+ents_add(struct ep_entry **ents, size_t *n, size_t *cap, char *group,
+	 char *name, char *value)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256;
+		struct ep_entry *v = realloc(*ents, ncap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		*ents = v;
+		*cap = ncap;
+	}
+	(*ents)[(*n)++] = (struct ep_entry){group, name, value};
+	return 0;
+}
+
+/* One DISTS object, keys in any order, each exactly once. Its strings
+ * stay in the buffer; its entry points are appended to @ents (the
+ * caller points entries.v into that block once it stops moving). */
+static int
+jp_dist(struct jp *j, struct ep_dist *d, struct ep_entry **ents,
+	size_t *n_ents, size_t *cap_ents)
+{
+	enum { K_PATH = 1, K_NORM = 2, K_NAME = 4, K_VERSION = 8, K_EGG = 16,
+	       K_SHADOWED = 32, K_WARN = 64, K_EPS = 128, K_ALL = 255 };
+	unsigned seen = 0;
+	bool more;
+	int rc;
+
+	if (!jp_lit(j, '{'))
+		return -EBADMSG;
+	for (bool first = true;; first = false) {
+		char *key, *s;
+		unsigned k;
+		int64_t n;
+
+		if (first ? jp_peek(j, '}') : !jp_lit(j, ','))
+			break;
+		if (!jp_str(j, true, &key, NULL) || !jp_lit(j, ':'))
+			return -EBADMSG;
+		if (strcmp(key, "path") == 0) {
+			k = K_PATH;
+			if (!jp_str(j, false, &s, NULL) || !is_child_name(s))
+				return -EBADMSG;
+			d->path = s;
+			rc = 0;
+		} else if (strcmp(key, "normalized") == 0) {
+			k = K_NORM;
+			if (!jp_str(j, false, &s, NULL) || !*s)
+				return -EBADMSG;
+			d->normalized = s;
+			rc = 0;
+		} else if (strcmp(key, "name") == 0) {
+			k = K_NAME;
+			if (!jp_str_or_null(j, true, &s))
+				return -EBADMSG;
+			d->name = s;
+			rc = 0;
+		} else if (strcmp(key, "version") == 0) {
+			k = K_VERSION;
+			if (!jp_str_or_null(j, true, &s))
+				return -EBADMSG;
+			d->version = s;
+			rc = 0;
+		} else if (strcmp(key, "egg") == 0) {
+			k = K_EGG;
+			rc = jp_bool(j, &d->egg) ? 0 : -EBADMSG;
+		} else if (strcmp(key, "shadowed") == 0) {
+			k = K_SHADOWED;
+			rc = jp_bool(j, &d->shadowed) ? 0 : -EBADMSG;
+		} else if (strcmp(key, "warnings") == 0) {
+			k = K_WARN;
+			rc = jp_int(j, &n) && n >= 0 ? 0 : -EBADMSG;
+			d->n_warnings = (size_t)n;
+		} else if (strcmp(key, "entry_points") == 0) {
+			k = K_EPS;
+			rc = jp_lit(j, '[') ? 0 : -EBADMSG;
+			for (bool f = true; rc == 0; f = false) {
+				char *g, *nm, *v;
+
+				if (!jp_next(j, f, &more)) {
+					rc = -EBADMSG;
+					break;
+				}
+				if (!more)
+					break;
+				if (!jp_lit(j, '[') || !jp_str(j, true, &g, NULL) ||
+				    !jp_lit(j, ',') ||
+				    !jp_str(j, true, &nm, NULL) ||
+				    !jp_lit(j, ',') || !jp_str(j, true, &v, NULL) ||
+				    !jp_lit(j, ']'))
+					rc = -EBADMSG;
+				else if ((rc = ents_add(ents, n_ents, cap_ents,
+							g, nm, v)) == 0)
+					d->entries.n++;
+			}
+		} else {
+			return -EBADMSG;
+		}
+		if (rc < 0)
+			return rc;
+		if (seen & k)
+			return -EBADMSG;
+		seen |= k;
+	}
+	if (!jp_lit(j, '}') || seen != K_ALL)
+		return -EBADMSG;
+	return 0;
+}
+
+int
+ep_cache_read_dists(struct ep_cache_file *cf, struct ep_scan *out)
+{
+	struct ep_buf want = {0};
+	struct ep_entry *ents = NULL;
+	char *dbuf = NULL, *sbuf = NULL;
+	struct jp j;
+	size_t k = 0, n_ents = 0, cap_ents = 0;
+	bool more;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (cf->hdr.stamps_len == 0)
+		return -ENODATA;
+	if ((rc = read_raw(cf, cf->hdr.dists_off, cf->hdr.dists_len,
+			   &dbuf)) < 0 ||
+	    (rc = read_raw(cf, cf->hdr.stamps_off, cf->hdr.stamps_len,
+			   &sbuf)) < 0)
+		goto out;
+	/* every string of the records stays in the decoded buffer */
+	out->arena = dbuf;
+	rc = -EBADMSG;
+	j = (struct jp){dbuf, dbuf + cf->hdr.dists_len};
+	dbuf = NULL;
+	if (!jp_lit(&j, '['))
+		goto out;
+	for (bool first = true;; first = false) {
+		struct ep_dist *d;
+
+		if (!jp_next(&j, first, &more))
+			goto out;
+		if (!more)
+			break;
+		if (out->n == out->cap) {
+			size_t cap = out->cap ? out->cap * 2 : 64;
+			struct ep_dist *v = realloc(out->dists, cap * sizeof(*v));
+
+			if (!v) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			out->dists = v;
+			out->cap = cap;
+		}
+		d = &out->dists[out->n++];
+		memset(d, 0, sizeof(*d));
+		if ((rc = jp_dist(&j, d, &ents, &n_ents, &cap_ents)) < 0)
+			goto out;
+		rc = -EBADMSG;
+	}
+	if (!jp_done(&j))
+		goto out;
+	out->arena_entries = ents;
+	for (size_t i = 0, e = 0; i < out->n; i++) {
+		out->dists[i].entries.v = ents + e;
+		out->dists[i].entries.cap = out->dists[i].entries.n;
+		e += out->dists[i].entries.n;
+	}
+	ents = NULL;
+
+	/* EP_N_STAMPS rows per distribution, in its order, with its paths */
+	j = (struct jp){sbuf, sbuf + cf->hdr.stamps_len};
+	if (!jp_lit(&j, '['))
+		goto out;
+	for (bool first = true;; first = false, k++) {
+		struct ep_dist *d;
+		char *path;
+
+		if (!jp_next(&j, first, &more))
+			goto out;
+		if (!more)
+			break;
+		if (k >= out->n * EP_N_STAMPS)
+			goto out;
+		d = &out->dists[k / EP_N_STAMPS];
+		if (!jp_stamp_row(&j, &path, &d->st[k % EP_N_STAMPS]))
+			goto out;
+		if ((rc = ep_buf_set_path(&want, d->path,
+					  ep_stamp_names[k % EP_N_STAMPS])) < 0)
+			goto out;
+		rc = -EBADMSG;
+		if (strcmp(path, want.data) != 0)
+			goto out;
+	}
+	if (k != out->n * EP_N_STAMPS || !jp_done(&j))
+		goto out;
 	rc = 0;
 out:
-	json_object_put(o);
+	if (rc < 0)
+		ep_scan_release(out);
+	ep_buf_release(&want);
+	free(ents);
+	free(dbuf);
+	free(sbuf);
+	return rc;
+}
+
+/*
+ * A group part: {"dists":[[normalized,Name,Version],...],
+ * "entries":[[dist,name,value],...]}. The strings stay in the decoded
+ * buffer, which @out owns (its arena): one allocation for the text and one
+ * for the entries, however large the group.
+ */
+static int
+parse_group_part(char *buf, size_t len, const char *group, struct ep_scan *out)
+{
+	struct jp j = {buf, buf + len};
+	struct ep_entry *ents = NULL;
+	size_t base = out->n, n_ents = 0, cap_ents = 0, cap_d = 0;
+	struct ep_dist *dists = NULL;
+	size_t nd = 0;
+	int64_t last = 0;
+	char *key;
+	bool more;
+	int rc = -EBADMSG;
+
+	/* The keys in either order, each once */
+	if (!jp_lit(&j, '{'))
+		goto out;
+	for (int part = 0; part < 2; part++) {
+		bool is_dists;
+
+		if ((part > 0 && !jp_lit(&j, ',')) || !jp_str(&j, true, &key, NULL) ||
+		    !jp_lit(&j, ':'))
+			goto out;
+		is_dists = strcmp(key, "dists") == 0;
+		if ((!is_dists && strcmp(key, "entries") != 0) ||
+		    (is_dists && dists) || (!is_dists && ents) ||
+		    !jp_lit(&j, '['))
+			goto out;
+		if (!is_dists && !dists)
+			goto out; /* entries index dists: they come first */
+		if (is_dists && !(dists = calloc(1, sizeof(*dists)))) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		if (!is_dists && !(ents = calloc(1, sizeof(*ents)))) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		for (bool first = true;; first = false) {
+			if (!jp_next(&j, first, &more))
+				goto out;
+			if (!more)
+				break;
+			if (is_dists) {
+				struct ep_dist *d;
+				char *norm, *name, *version;
+
+				if (!jp_lit(&j, '[') ||
+				    !jp_str(&j, false, &norm, NULL) ||
+				    !jp_lit(&j, ',') ||
+				    !jp_str_or_null(&j, true, &name) ||
+				    !jp_lit(&j, ',') ||
+				    !jp_str_or_null(&j, true, &version) ||
+				    !jp_lit(&j, ']'))
+					goto out;
+				if (nd == cap_d) {
+					size_t cap = cap_d ? cap_d * 2 : 16;
+					struct ep_dist *v =
+						realloc(dists, cap * sizeof(*v));
+
+					if (!v) {
+						rc = -ENOMEM;
+						goto out;
+					}
+					dists = v;
+					cap_d = cap;
+				}
+				d = &dists[nd++];
+				memset(d, 0, sizeof(*d));
+				d->normalized = norm;
+				d->name = name;
+				d->version = version;
+			} else {
+				int64_t idx;
+				char *name, *value;
+
+				if (!jp_lit(&j, '[') || !jp_int(&j, &idx) ||
+				    !jp_lit(&j, ',') ||
+				    !jp_str(&j, true, &name, NULL) ||
+				    !jp_lit(&j, ',') ||
+				    !jp_str(&j, true, &value, NULL) ||
+				    !jp_lit(&j, ']'))
+					goto out;
+				/* Entries come in distribution order; anything
+				 * else would reorder importlib's answer. */
+				if (idx < last || idx < 0 || (uint64_t)idx >= nd)
+					goto out;
+				last = idx;
+				if (n_ents == cap_ents) {
+					size_t cap = cap_ents ? cap_ents * 2 : 32;
+					struct ep_entry *v =
+						realloc(ents, cap * sizeof(*v));
+
+					if (!v) {
+						rc = -ENOMEM;
+						goto out;
+					}
+					ents = v;
+					cap_ents = cap;
+				}
+				ents[n_ents++] = (struct ep_entry){
+					(char *)group, name, value};
+				/* the dist's slice: fixed below, once ents
+				 * no longer moves */
+				dists[idx].entries.n++;
+			}
+		}
+	}
+	if (!jp_lit(&j, '}') || !jp_done(&j))
+		goto out;
+
+	/* Hand over: dists append to @out; each one's entries are a slice of
+	 * the one entries block. */
+	rc = -ENOMEM;
+	if (out->n + nd > out->cap) {
+		size_t cap = out->n + nd;
+		struct ep_dist *v = realloc(out->dists, cap * sizeof(*v));
+
+		if (!v)
+			goto out;
+		out->dists = v;
+		out->cap = cap;
+	}
+	for (size_t i = 0, k = 0; i < nd; i++) {
+		dists[i].entries.v = ents + k;
+		dists[i].entries.cap = dists[i].entries.n;
+		k += dists[i].entries.n;
+	}
+	memcpy(out->dists + base, dists, nd * sizeof(*dists));
+	out->n += nd;
+	out->arena = buf;
+	out->arena_entries = ents;
+	ents = NULL;
+	rc = 0;
+out:
+	free(dists);
+	free(ents);
+	return rc;
+}
+
+int
+ep_cache_read_group(struct ep_cache_file *cf, const char *group,
+		    struct ep_scan *out)
+{
+	struct find_data fd = {.group = group};
+	size_t glen = strlen(group);
+	char *buf;
+	int rc;
+
+	/* the arena holds one part: @out must be empty */
+	if (out->arena || out->n)
+		return -EINVAL;
+	rc = walk_bucket(cf, ep_hash_str(group) & (EP_CACHE_BUCKETS - 1),
+			 find_row, &fd);
+	if (rc < 0 || !fd.found)
+		return rc;
+	if (fd.len == 0 || fd.len > SIZE_MAX - glen - 2)
+		return -EBADMSG;
+	/* the part, then a copy of the group the entries point to */
+	buf = malloc(fd.len + glen + 2);
+	if (!buf)
+		return -ENOMEM;
+	if ((rc = pread_all(cf->fd, buf, fd.len,
+			    cf->hdr.data_start + fd.off)) < 0) {
+		free(buf);
+		return rc;
+	}
+	buf[fd.len] = '\0';
+	memcpy(buf + fd.len + 1, group, glen + 1);
+	rc = parse_group_part(buf, fd.len, buf + fd.len + 1, out);
+	if (rc < 0)
+		free(buf);
+	return rc;
+}
+
+int
+ep_cache_read_names(struct ep_cache_file *cf, char ***names, size_t *n)
+{
+	char *buf = NULL, **v = NULL;
+	size_t len = 0, cap = 0;
+	struct jp j;
+	bool more;
+	int rc;
+
+	*names = NULL;
+	*n = 0;
+	rc = read_raw(cf, cf->hdr.names_off, cf->hdr.names_len, &buf);
+	if (rc < 0)
+		return rc;
+	j = (struct jp){buf, buf + cf->hdr.names_len};
+	rc = -EBADMSG;
+	if (!jp_lit(&j, '['))
+		goto out;
+	for (bool first = true;; first = false) {
+		char *s;
+
+		if (!jp_next(&j, first, &more))
+			goto out;
+		if (!more)
+			break;
+		if (!jp_str(&j, false, &s, NULL))
+			goto out;
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			char **nv = realloc(v, ncap * sizeof(*nv));
+
+			if (!nv) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		if (!(v[len] = strdup(s))) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		len++;
+		rc = -EBADMSG;
+	}
+	if (!jp_done(&j))
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0) {
+		for (size_t i = 0; i < len; i++)
+			free(v[i]);
+		free(v);
+		v = NULL;
+		len = 0;
+	}
+	free(buf);
+	*names = v;
+	*n = len;
 	return rc;
 }

@@ -26,7 +26,7 @@
 #define EP_CACHE_FILE "entry-points.json"
 #define EP_CACHE_LOCK "lock"
 #define EP_CACHE_FORMAT "epcache-entry-points"
-#define EP_CACHE_VERSION 1
+#define EP_CACHE_VERSION 2
 /* Groups are found through a hash table of this many index parts, so that
  * finding one group costs the same in a cache of 10 groups or 10,000. */
 #define EP_CACHE_BUCKETS 64
@@ -171,13 +171,19 @@ int ep_metadata_parse(const char *buf, size_t len, char **name_out,
 
 /* -------------------------------------------------------------- scanner */
 
-/* The identity of a file for strict mode. */
+/* The identity of a file: strict mode compares it at lookup, and a
+ * rebuild reuses a distribution's previous record only while all of its
+ * stamps are equal. The ctime is there because no one can set it: a file
+ * rewritten in place with its old size and mtime put back (cp -p, tar)
+ * still gets a new ctime, and so does a chmod that makes it unreadable. */
 struct ep_stamp {
 	bool present;
 	uint64_t ino;
 	int64_t size;
 	int64_t sec;
 	int64_t nsec;
+	int64_t csec;
+	int64_t cnsec;
 };
 
 /* Strict mode records these paths below each distribution (see scanner.c) */
@@ -192,8 +198,14 @@ struct ep_dist {
 	bool egg;	  /* EGG-INFO of a .egg path entry */
 	bool shadowed;	  /* an earlier dist of this directory has the name */
 	struct ep_entry_list entries;
-	/* strict mode: identities of the files the answer was read from */
+	/* identities of the files the answer was read from (rebuilds) */
 	struct ep_stamp st[EP_N_STAMPS];
+	/* warnings its files gave: such a record is never reused, so that
+	 * every rebuild repeats them */
+	size_t n_warnings;
+	/* 1 + its index in the previous scan it was taken from, or 0; then
+	 * all but the path live in that scan's arena */
+	size_t prev_index;
 };
 
 struct ep_scan {
@@ -202,6 +214,11 @@ struct ep_scan {
 	size_t cap;
 	char *egg_name; /* legacy-normalized egg name when the entry is .egg */
 	size_t n_warnings;
+	size_t n_reused; /* records taken over from @prev (ep_scan_dir_reuse) */
+	/* A group part read from a cache: every string of the dists points
+	 * into @arena, every entries.v into @arena_entries. */
+	char *arena;
+	struct ep_entry *arena_entries;
 };
 
 /*
@@ -212,6 +229,22 @@ struct ep_scan {
  */
 int ep_scan_dir(struct epcache *ctx, const char *display, int dirfd,
 		bool stamps, struct ep_scan *out);
+/*
+ * As ep_scan_dir() with stamps, but a distribution whose child name is in
+ * @prev (a previous scan of this directory with stamps, e.g. from
+ * ep_cache_read_dists()) and whose four stamps all still equal the
+ * recorded ones is taken over from @prev instead of being read again;
+ * the records taken are moved out of @prev (left with their path only)
+ * and still live in its arena, so @prev must outlive @out;
+ * ep_scan_give_back() returns them before a scan is thrown away.
+ * The caller guarantees that every stamp in @prev was taken after the
+ * filesystem clock had passed it (the racy rule, see rebuild.c): then an
+ * equal stamp means an unchanged file.
+ */
+int ep_scan_dir_reuse(struct epcache *ctx, const char *display, int dirfd,
+		      struct ep_scan *prev, struct ep_scan *out);
+/* Move the records @scan took from @prev back, then release @scan. */
+void ep_scan_give_back(struct ep_scan *scan, struct ep_scan *prev);
 void ep_scan_release(struct ep_scan *s);
 /* The legacy-normalized egg name for a path entry, or NULL if not a .egg */
 char *ep_egg_name_for_path(const char *path_entry);
@@ -297,7 +330,7 @@ struct ep_cache_header {
 	size_t data_start;
 	size_t names_off, names_len;
 	size_t dists_off, dists_len;
-	size_t strict_off, strict_len;
+	size_t stamps_off, stamps_len; /* len 0: none recorded */
 	size_t n_groups; /* informational */
 	/* the group index, hashed: EP_CACHE_BUCKETS parts, len 0 = empty */
 	size_t bucket_off[EP_CACHE_BUCKETS];
@@ -321,7 +354,8 @@ int ep_cache_open(int fd, const struct stat *st, struct ep_cache_file *cf,
 		  const char **reason);
 void ep_cache_close(struct ep_cache_file *cf);
 /* Read the part of a group: appends its dists (entries filled for that
- * group only; shadowed dists never appear) to @out. A group the cache
+ * group only; shadowed dists never appear) to @out, whose strings then
+ * live in its arena (so @out can take one part only). A group the cache
  * does not have appends nothing and returns 0. */
 int ep_cache_read_group(struct ep_cache_file *cf, const char *group,
 			struct ep_scan *out);
@@ -332,6 +366,10 @@ int ep_cache_read_names(struct ep_cache_file *cf, char ***names, size_t *n);
 /* Strict mode: check every recorded stamp against @sitefd. 0 = all equal,
  * 1 = something differs, negative = corrupt. */
 int ep_cache_check_stamps(struct ep_cache_file *cf, int sitefd);
+/* Every distribution record with its stamps, in the directory's order,
+ * as ep_scan_dir() with stamps made them (for incremental rebuilds), its
+ * strings in @out's arena. -ENODATA when the cache has no stamps. */
+int ep_cache_read_dists(struct ep_cache_file *cf, struct ep_scan *out);
 
 /* ------------------------------------------------------- configuration */
 

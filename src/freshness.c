@@ -160,6 +160,8 @@ ep_stamp_get(int dirfd, const char *name, struct ep_stamp *st)
 	st->size = (int64_t)sb.st_size;
 	st->sec = (int64_t)sb.st_mtim.tv_sec;
 	st->nsec = (int64_t)sb.st_mtim.tv_nsec;
+	st->csec = (int64_t)sb.st_ctim.tv_sec;
+	st->cnsec = (int64_t)sb.st_ctim.tv_nsec;
 	return 0;
 }
 
@@ -171,7 +173,7 @@ ep_stamp_equal(const struct ep_stamp *a, const struct ep_stamp *b)
 	if (!a->present)
 		return true;
 	return a->ino == b->ino && a->size == b->size && a->sec == b->sec &&
-	       a->nsec == b->nsec;
+	       a->nsec == b->nsec && a->csec == b->csec && a->cnsec == b->cnsec;
 }
 
 int

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,16 +84,31 @@ stamp_is_racy(int64_t sec, int64_t nsec, const struct timespec *t0)
 /* Is @st racy? Keeps the latest racy stamp in @sec.@nsec: the time the
  * clock must pass before scanning again. */
 static bool
+note_racy_time(int64_t s, int64_t ns, const struct timespec *t0, int64_t *sec,
+	       int64_t *nsec)
+{
+	if (!stamp_is_racy(s, ns, t0))
+		return false;
+	if (s > *sec || (s == *sec && ns > *nsec)) {
+		*sec = s;
+		*nsec = ns;
+	}
+	return true;
+}
+
+/* Both times of a stamp count: a later rebuild reuses a record only while
+ * the mtime and the ctime are what was recorded. */
+static bool
 note_racy(const struct ep_stamp *st, const struct timespec *t0, int64_t *sec,
 	  int64_t *nsec)
 {
-	if (!st->present || !stamp_is_racy(st->sec, st->nsec, t0))
+	bool racy;
+
+	if (!st->present)
 		return false;
-	if (st->sec > *sec || (st->sec == *sec && st->nsec > *nsec)) {
-		*sec = st->sec;
-		*nsec = st->nsec;
-	}
-	return true;
+	racy = note_racy_time(st->sec, st->nsec, t0, sec, nsec);
+	racy |= note_racy_time(st->csec, st->cnsec, t0, sec, nsec);
+	return racy;
 }
 
 static bool
@@ -131,6 +147,50 @@ dists_racy(int sitefd, const struct ep_scan *scan, const struct timespec *t0,
 	return racy;
 }
 
+/*
+ * An installer writing a new distribution in place creates entry_points.txt
+ * and fills it later: if it stalls in between, a scan reads an empty file
+ * whose stamps are older than the scan, and nothing about the site
+ * directory changes when the file is filled. No stamp can tell "being
+ * written" from "written", so a distribution read in this scan (not
+ * reused) whose files changed less than this long before the scan began
+ * is given that long to settle, then read again. Strict mode would see
+ * the later write anyway; this narrows the window in the other modes.
+ */
+#define SETTLE_NS (30 * 1000 * 1000LL)
+
+static bool
+dists_young(const struct ep_scan *scan, const struct timespec *t0,
+	    int64_t *sec, int64_t *nsec)
+{
+	int64_t start = (int64_t)t0->tv_sec * 1000000000LL + t0->tv_nsec;
+	bool young = false;
+
+	for (size_t i = 0; i < scan->n; i++) {
+		if (scan->dists[i].prev_index)
+			continue;
+		for (size_t k = 0; k < EP_N_STAMPS; k++) {
+			const struct ep_stamp *st = &scan->dists[i].st[k];
+			int64_t c, until;
+
+			if (!st->present)
+				continue;
+			c = st->csec * 1000000000LL + st->cnsec;
+			if (c >= start || c < start - SETTLE_NS)
+				continue;
+			until = c + SETTLE_NS;
+			if (until / 1000000000LL > *sec ||
+			    (until / 1000000000LL == *sec &&
+			     until % 1000000000LL > *nsec)) {
+				*sec = until / 1000000000LL;
+				*nsec = until % 1000000000LL;
+			}
+			young = true;
+		}
+	}
+	return young;
+}
+
 /* Wait until the filesystem clock has moved past @sec.@nsec. */
 static int
 wait_for_tick(int fd, int64_t sec, int64_t nsec)
@@ -148,6 +208,63 @@ wait_for_tick(int fd, int64_t sec, int64_t nsec)
 	return -EAGAIN;
 }
 
+/*
+ * The messages of a scan attempt (warnings about bad distributions) are
+ * held back and given to the caller's handler only if that attempt is the
+ * one written: a rescan would otherwise repeat every warning.
+ */
+struct held_log {
+	epcache_log_func_t handler;
+	void *userdata;
+	struct ep_buf msgs; /* priority byte, text, NUL; repeated */
+};
+
+static void
+hold_message(struct epcache *ctx, enum epcache_log_priority prio, void *data,
+	     const char *fmt, va_list args)
+{
+	struct held_log *held = data;
+	char tag = (char)prio;
+	char msg[4096];
+
+	vsnprintf(msg, sizeof(msg), fmt, args);
+	/* out of memory: the message is lost, the rebuild is not */
+	if (ep_buf_append(&held->msgs, &tag, 1) == 0)
+		ep_buf_append(&held->msgs, msg, strlen(msg) + 1);
+}
+
+static void
+hold_begin(struct epcache *ctx, struct held_log *held)
+{
+	held->handler = ctx->log_handler;
+	held->userdata = ctx->log_userdata;
+	held->msgs.len = 0;
+	if (held->handler) {
+		ctx->log_handler = hold_message;
+		ctx->log_userdata = held;
+	}
+}
+
+static void
+hold_end(struct epcache *ctx, struct held_log *held)
+{
+	ctx->log_handler = held->handler;
+	ctx->log_userdata = held->userdata;
+}
+
+static void
+hold_replay(struct epcache *ctx, struct held_log *held)
+{
+	for (size_t i = 0; i < held->msgs.len;) {
+		const char *msg = held->msgs.data + i + 1;
+
+		ep_log(ctx, (enum epcache_log_priority)held->msgs.data[i], "%s",
+		       msg);
+		i += 1 + strlen(msg) + 1;
+	}
+	held->msgs.len = 0;
+}
+
 static bool
 fsync_wanted(unsigned int flags)
 {
@@ -158,12 +275,79 @@ fsync_wanted(unsigned int flags)
 	return !(env && strcmp(env, "0") == 0);
 }
 
+/*
+ * The previous cache's records, when a rebuild may take them over: a
+ * cache we can trust (the same rules as a reader's), of the mode asked
+ * for, written for this very directory and path entry name, with stamps.
+ * Anything else means a full scan; that is never an error.
+ */
+static int
+load_previous(struct epcache *ctx, const char *dir, int sitefd, int cachefd,
+	      enum epcache_mode mode, struct ep_scan *prev)
+{
+	struct ep_cache_file cf = {.fd = -1};
+	struct stat site, cdir, file;
+	const char *why = NULL;
+	char *egg = NULL;
+	int fd, rc = 0;
+
+	memset(prev, 0, sizeof(*prev));
+	fd = openat(cachefd, EP_CACHE_FILE,
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		why = errno == ENOENT ? "no previous cache"
+				      : "previous cache unreadable";
+		goto out;
+	}
+	if (fstat(sitefd, &site) < 0 || fstat(cachefd, &cdir) < 0 ||
+	    fstat(fd, &file) < 0) {
+		close(fd);
+		why = "previous cache unreadable";
+		goto out;
+	}
+	if (ep_trust_check(&site, &cdir, &file, &why) < 0) {
+		close(fd);
+		goto out;
+	}
+	rc = ep_cache_open(fd, &file, &cf, &why);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc < 0)
+		goto out;
+	why = NULL;
+	egg = ep_egg_name_for_path(dir);
+	if (cf.hdr.mode != mode) {
+		why = "previous cache has another mode";
+	} else if ((cf.hdr.egg_name || egg) &&
+		   (!cf.hdr.egg_name || !egg ||
+		    strcmp(cf.hdr.egg_name, egg) != 0)) {
+		why = "previous cache was built for another path entry name";
+	} else if (cf.hdr.id.checksum_used ||
+		   cf.hdr.id.dev != (uint64_t)site.st_dev ||
+		   cf.hdr.id.ino != (uint64_t)site.st_ino) {
+		/* inode numbers are what the stamps compare: on another
+		 * directory, or on FAT, they mean nothing */
+		why = "previous cache is of another directory";
+	} else if ((rc = ep_cache_read_dists(&cf, prev)) < 0) {
+		if (rc == -ENOMEM)
+			goto out;
+		why = "previous cache has no usable records";
+	}
+out:
+	if (why)
+		ep_log_debug(ctx, "%s: full scan: %s", dir, why);
+	free(egg);
+	ep_cache_close(&cf);
+	return rc == -ENOMEM ? rc : 0;
+}
+
 static int
 scan_stable(struct epcache *ctx, const char *dir, int sitefd, int lockfd,
-	    enum epcache_mode mode, struct ep_scan *scan,
-	    struct ep_dir_identity *id)
+	    enum epcache_mode mode, struct ep_scan *prev, struct ep_scan *scan,
+	    struct ep_buf *out)
 {
-	bool strict = mode == EPCACHE_MODE_STRICT;
+	struct ep_dir_identity idbuf, *id = &idbuf;
+	struct held_log held = {0};
 	struct ep_dir_identity after;
 	struct timespec t0;
 	int rc;
@@ -173,7 +357,7 @@ scan_stable(struct epcache *ctx, const char *dir, int sitefd, int lockfd,
 
 		if ((rc = ep_fs_now(lockfd, &t0)) < 0 ||
 		    (rc = ep_dir_identity_get(sitefd, false, id)) < 0)
-			return rc;
+			goto out;
 		/* Checked before scanning, so that the usual case (the
 		 * installer has just written the directory) costs one wait,
 		 * not a second scan. */
@@ -181,41 +365,70 @@ scan_stable(struct epcache *ctx, const char *dir, int sitefd, int lockfd,
 			ep_log_debug(ctx, "%s: modified in the current "
 				     "timestamp tick, waiting", dir);
 			if ((rc = wait_for_tick(lockfd, id->sec, id->nsec)) < 0)
-				return rc;
+				goto out;
 			continue;
 		}
-		if ((rc = ep_scan_dir(ctx, dir, sitefd, strict, scan)) < 0 ||
+		/* Stamps in every mode: the next rebuild reuses what they
+		 * show unchanged. */
+		hold_begin(ctx, &held);
+		rc = ep_scan_dir_reuse(ctx, dir, sitefd, prev, scan);
+		hold_end(ctx, &held);
+		if (rc < 0) {
+			hold_replay(ctx, &held);
+			ep_scan_give_back(scan, prev);
+			goto out;
+		}
+		/*
+		 * Serialised before the checks below, so that they come as
+		 * late as possible: an installer writing a new distribution
+		 * in place, whose entry_points.txt appears after we read the
+		 * directory, is caught if it appears before the checks (and
+		 * only strict mode catches it after them).
+		 */
+		if ((rc = ep_cache_serialize(scan, mode, id, out)) < 0 ||
 		    (rc = ep_dir_identity_get(sitefd, false, &after)) < 0) {
-			ep_scan_release(scan);
-			return rc;
+			ep_scan_give_back(scan, prev);
+			goto out;
 		}
 		sec = nsec = 0;
 		if (!ep_dir_identity_equal(id, &after)) {
 			ep_log_debug(ctx, "%s: changed during the scan, "
 				     "rescanning", dir);
-		} else if ((strict && stamps_racy(scan, &t0, &sec, &nsec)) ||
+		} else if (stamps_racy(scan, &t0, &sec, &nsec) ||
 			   dists_racy(sitefd, scan, &t0, &sec, &nsec)) {
 			ep_log_debug(ctx, "%s: a distribution was modified in "
 				     "the current timestamp tick, waiting", dir);
 			rc = wait_for_tick(lockfd, sec, nsec);
 			if (rc < 0) {
-				ep_scan_release(scan);
-				return rc;
+				ep_scan_give_back(scan, prev);
+				goto out;
+			}
+		} else if (dists_young(scan, &t0, &sec, &nsec)) {
+			ep_log_debug(ctx, "%s: a new distribution was written "
+				     "moments ago, letting it settle", dir);
+			rc = wait_for_tick(lockfd, sec, nsec);
+			if (rc < 0) {
+				ep_scan_give_back(scan, prev);
+				goto out;
 			}
 		} else {
-			return 0;
+			hold_replay(ctx, &held);
+			rc = 0;
+			goto out;
 		}
-		ep_scan_release(scan);
+		ep_scan_give_back(scan, prev);
 	}
-	return -EAGAIN;
+	rc = -EAGAIN;
+out:
+	ep_buf_release(&held.msgs);
+	return rc;
 }
 
 EP_EXPORT int
 epcache_rebuild(struct epcache *ctx, const char *dir, enum epcache_mode mode,
 		unsigned int flags, bool *rebuilt_out)
 {
-	struct ep_scan scan = {0};
-	struct ep_dir_identity id;
+	struct ep_scan scan = {0}, prev = {0};
 	struct ep_buf out = {0};
 	struct stat st;
 	uid_t uid = (uid_t)-1;
@@ -263,10 +476,12 @@ epcache_rebuild(struct epcache *ctx, const char *dir, enum epcache_mode mode,
 		rc = 0;
 	}
 
-	if ((rc = scan_stable(ctx, dir, sitefd, lockfd, mode, &scan, &id)) < 0)
+	if ((rc = load_previous(ctx, dir, sitefd, cachefd, mode, &prev)) < 0 ||
+	    (rc = scan_stable(ctx, dir, sitefd, lockfd, mode, &prev, &scan,
+			      &out)) < 0)
 		goto out;
-	if ((rc = ep_cache_serialize(&scan, mode, &id, &out)) < 0)
-		goto out;
+	ep_log_info(ctx, "%s: %zu of %zu distributions reused from the "
+		    "previous cache", dir, scan.n_reused, scan.n);
 	rc = ep_write_file_atomic(cachefd, EP_CACHE_FILE, out.data, out.len,
 				  uid, gid, fsync_wanted(flags));
 	if (rc < 0)
@@ -278,6 +493,7 @@ epcache_rebuild(struct epcache *ctx, const char *dir, enum epcache_mode mode,
 out:
 	ep_buf_release(&out);
 	ep_scan_release(&scan);
+	ep_scan_release(&prev);
 	/* Closing the lock fd releases the flock. */
 	if (lockfd >= 0)
 		close(lockfd);

@@ -227,7 +227,8 @@ transient_error(int err)
 
 static int
 read_dist_file(struct epcache *ctx, const char *display, int dirfd,
-	       const char *dist, const char *file, char **data, size_t *len)
+	       const char *dist, const char *file, char **data, size_t *len,
+	       size_t *n_warnings)
 {
 	struct ep_buf rel = {0};
 	int rc;
@@ -244,9 +245,11 @@ read_dist_file(struct epcache *ctx, const char *display, int dirfd,
 		goto out;
 	}
 	if (rc < 0) {
-		if (!suppressed_error(rc))
+		if (!suppressed_error(rc)) {
 			ep_log_warn(ctx, "%s/%s: cannot read: %s", display,
 				    rel.data, strerror(-rc));
+			(*n_warnings)++;
+		}
 		rc = 0;
 	}
 out:
@@ -267,7 +270,7 @@ read_metadata(struct epcache *ctx, const char *display, int dirfd,
 
 	for (i = 0; i < 3; i++) {
 		rc = read_dist_file(ctx, display, dirfd, dist->path, files[i],
-				    &data, &len);
+				    &data, &len, n_warnings);
 		if (rc < 0)
 			return rc;
 		if (data && len > 0)
@@ -304,7 +307,7 @@ read_entry_points(struct epcache *ctx, const char *display, int dirfd,
 	int rc;
 
 	rc = read_dist_file(ctx, display, dirfd, dist->path,
-			    "entry_points.txt", &data, &len);
+			    "entry_points.txt", &data, &len, n_warnings);
 	if (rc < 0 || !data)
 		return rc;
 	rc = ep_buf_printf(&where, "%s/%s/entry_points.txt", display,
@@ -342,6 +345,9 @@ static void
 dist_release(struct ep_dist *d)
 {
 	free(d->path);
+	/* the rest belongs to the previous scan's arena */
+	if (d->prev_index)
+		return;
 	free(d->normalized);
 	free(d->name);
 	free(d->version);
@@ -364,25 +370,63 @@ scan_add(struct ep_scan *s, struct ep_dist *d)
 	return 0;
 }
 
+/* The previous record of @c, if its files still have the recorded
+ * stamps (then their contents are what was read last time). */
+static struct ep_dist *
+reusable(struct ep_scan *prev, const struct ep_strset *prev_paths,
+	 const struct child *c, const struct ep_dist *d)
+{
+	struct ep_dist *p;
+	size_t idx;
+
+	if (!prev || !ep_strset_get(prev_paths, c->name, &idx))
+		return NULL;
+	p = &prev->dists[idx];
+	if (!p->normalized || p->egg != c->egg || p->n_warnings > 0)
+		return NULL;
+	for (size_t k = 0; k < EP_N_STAMPS; k++)
+		if (!ep_stamp_equal(&p->st[k], &d->st[k]))
+			return NULL;
+	return p;
+}
+
 static int
 scan_one(struct epcache *ctx, const char *display, int dirfd, bool stamps,
+	 struct ep_scan *prev, const struct ep_strset *prev_paths,
 	 struct ep_strset *seen, const struct child *c, struct ep_scan *out)
 {
-	struct ep_dist d = {0};
+	struct ep_dist d = {0}, *p;
 	char *stem_name = NULL;
+	size_t warnings = out->n_warnings;
 	int rc;
 
 	d.path = strdup(c->name);
 	if (!d.path)
 		return -ENOMEM;
 	d.egg = c->egg;
+	/* Reuse needs the stamps first; a fresh read takes them after
+	 * reading, so that a file changed meanwhile looks racy (rebuild.c). */
+	if (prev && (rc = fill_stamps(dirfd, &d)) < 0)
+		goto out;
+	if ((p = reusable(prev, prev_paths, c, &d))) {
+		d.normalized = p->normalized;
+		d.name = p->name;
+		d.version = p->version;
+		d.entries = p->entries;
+		d.prev_index = (size_t)(p - prev->dists) + 1;
+		p->normalized = p->name = p->version = NULL;
+		memset(&p->entries, 0, sizeof(p->entries));
+		out->n_reused++;
+		goto dedup;
+	}
 	if ((rc = read_entry_points(ctx, display, dirfd, &d,
 				    &out->n_warnings)) < 0 ||
 	    (rc = read_metadata(ctx, display, dirfd, &d,
 				  &out->n_warnings)) < 0)
 		goto out;
-	if (stamps && (rc = fill_stamps(dirfd, &d)) < 0)
+	if ((stamps || prev) && (rc = fill_stamps(dirfd, &d)) < 0)
 		goto out;
+	d.n_warnings = out->n_warnings - warnings;
 
 	/* PathDistribution._normalized_name: from the directory name when
 	 * that gives a non-empty name, else from the Name header. */
@@ -405,6 +449,7 @@ scan_one(struct epcache *ctx, const char *display, int dirfd, bool stamps,
 		rc = -ENOMEM;
 		goto out;
 	}
+dedup:
 	rc = ep_strset_add(seen, d.normalized);
 	if (rc < 0)
 		goto out;
@@ -420,23 +465,28 @@ out:
 	return rc;
 }
 
-int
-ep_scan_dir(struct epcache *ctx, const char *display, int dirfd, bool stamps,
-	    struct ep_scan *out)
+static int
+scan_dir(struct epcache *ctx, const char *display, int dirfd, bool stamps,
+	 struct ep_scan *prev, struct ep_scan *out)
 {
-	struct ep_strset seen = {0};
+	struct ep_strset seen = {0}, prev_paths = {0};
 	struct child *children = NULL;
 	size_t n = 0;
-	int rc;
+	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; prev && i < prev->n && rc >= 0; i++)
+		if (prev->dists[i].path)
+			rc = ep_strset_put(&prev_paths, prev->dists[i].path, i);
+	if (rc < 0)
+		goto out;
 	out->egg_name = ep_egg_name_for_path(display);
 	rc = list_children(dirfd, out->egg_name != NULL, &children, &n);
 	if (rc < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		rc = scan_one(ctx, display, dirfd, stamps, &seen, &children[i],
-			      out);
+		rc = scan_one(ctx, display, dirfd, stamps, prev, &prev_paths,
+			      &seen, &children[i], out);
 		if (rc < 0)
 			goto out;
 	}
@@ -445,16 +495,52 @@ out:
 		free(children[i].name);
 	free(children);
 	ep_strset_release(&seen);
+	ep_strset_release(&prev_paths);
 	if (rc < 0)
 		ep_scan_release(out);
 	return rc;
 }
 
+int
+ep_scan_dir(struct epcache *ctx, const char *display, int dirfd, bool stamps,
+	    struct ep_scan *out)
+{
+	return scan_dir(ctx, display, dirfd, stamps, NULL, out);
+}
+
+int
+ep_scan_dir_reuse(struct epcache *ctx, const char *display, int dirfd,
+		  struct ep_scan *prev, struct ep_scan *out)
+{
+	return scan_dir(ctx, display, dirfd, true, prev, out);
+}
+
+void
+ep_scan_give_back(struct ep_scan *scan, struct ep_scan *prev)
+{
+	for (size_t i = 0; prev && i < scan->n; i++) {
+		struct ep_dist *d = &scan->dists[i], *p;
+
+		if (!d->prev_index || d->prev_index > prev->n)
+			continue;
+		p = &prev->dists[d->prev_index - 1];
+		p->normalized = d->normalized;
+		p->name = d->name;
+		p->version = d->version;
+		p->entries = d->entries;
+		d->normalized = d->name = d->version = NULL;
+		memset(&d->entries, 0, sizeof(d->entries));
+	}
+	ep_scan_release(scan);
+}
+
 void
 ep_scan_release(struct ep_scan *s)
 {
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n && !s->arena; i++)
 		dist_release(&s->dists[i]);
+	free(s->arena);
+	free(s->arena_entries);
 	free(s->dists);
 	free(s->egg_name);
 	memset(s, 0, sizeof(*s));

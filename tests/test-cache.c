@@ -174,7 +174,7 @@ START_TEST(test_plain_json_reader)
 	ck_assert(json_object_object_get_ex(o, "data", &data));
 	ck_assert(json_object_object_get_ex(data, "distributions", &dists));
 	ck_assert_uint_eq(json_object_array_length(dists), 5);
-	ck_assert(json_object_object_get_ex(data, "strict", &v));
+	ck_assert(json_object_object_get_ex(data, "stamps", &v));
 	ck_assert_uint_eq(json_object_array_length(v), 5 * EP_N_STAMPS);
 	json_object_put(o);
 	json_tokener_free(tok);
@@ -256,6 +256,15 @@ read_everything(const char *data, size_t len)
 	if (cf.hdr.mode == EPCACHE_MODE_STRICT &&
 	    ep_cache_check_stamps(&cf, AT_FDCWD) < 0)
 		rc = -EBADMSG;
+	{
+		/* what an incremental rebuild reads */
+		struct ep_scan prev;
+		int r = ep_cache_read_dists(&cf, &prev);
+
+		if (r < 0 && r != -ENODATA)
+			rc = -EBADMSG;
+		ep_scan_release(&prev);
+	}
 	ep_cache_close(&cf);
 	return rc;
 }
@@ -307,13 +316,13 @@ START_TEST(test_bit_flips_everywhere)
 END_TEST
 
 /* A header of the right shape; %s are: mode, dev, mtime, names range,
- * strict range, buckets, separator. */
+ * stamps range, buckets, separator. */
 #define HDR_FMT                                                              \
-	"{\"header\":{\"format\":\"epcache-entry-points\",\"version\":1,"     \
+	"{\"header\":{\"format\":\"epcache-entry-points\",\"version\":2,"     \
 	"\"generator\":\"x\",\"mode\":\"%s\",\"directory\":{\"dev\":\"%s\","   \
 	"\"ino\":\"2\",\"mtime\":%s,\"names_checksum\":null},\"egg\":null,"   \
 	"\"counts\":{},\"index\":{\"names\":%s,\"distributions\":[0,2],"      \
-	"\"strict\":%s,\"groups\":{\"count\":1,\"buckets\":%s}}}%s"           \
+	"\"stamps\":%s,\"groups\":{\"count\":1,\"buckets\":%s}}}%s"           \
 	"[\"a\",\"b\"]}\n"
 
 static char *
@@ -419,10 +428,14 @@ END_TEST
 
 START_TEST(test_unknown_version)
 {
-	const char *v2 = "{\"header\":{\"format\":\"epcache-entry-points\","
-			 "\"version\":2},\n\"data\":{}}\n";
+	const char *v1 = "{\"header\":{\"format\":\"epcache-entry-points\","
+			 "\"version\":1},\n\"data\":{}}\n";
+	const char *v3 = "{\"header\":{\"format\":\"epcache-entry-points\","
+			 "\"version\":3},\n\"data\":{}}\n";
 
-	ck_assert_int_eq(read_everything(v2, strlen(v2)), -EPROTO);
+	/* version 1 had no stamps outside strict mode: not read any more */
+	ck_assert_int_eq(read_everything(v1, strlen(v1)), -EPROTO);
+	ck_assert_int_eq(read_everything(v3, strlen(v3)), -EPROTO);
 }
 END_TEST
 
@@ -477,10 +490,10 @@ open_with_group(const char *part, const char *bucket, struct ep_cache_file *cf)
 	buckets = buckets_with(bk, range, 64);
 	ep_buf_printf(&f,
 		      "{\"header\":{\"format\":\"epcache-entry-points\","
-		      "\"version\":1,\"generator\":\"x\",\"mode\":\"mtime\","
+		      "\"version\":2,\"generator\":\"x\",\"mode\":\"mtime\","
 		      "\"directory\":{\"dev\":\"1\",\"ino\":\"2\",\"mtime\":[3,4],"
 		      "\"names_checksum\":null},\"egg\":null,\"index\":{\"names\":"
-		      "[1,%zu],\"distributions\":[1,%zu],\"strict\":null,"
+		      "[1,%zu],\"distributions\":[1,%zu],\"stamps\":null,"
 		      "\"groups\":{\"count\":1,\"buckets\":%s}}},\n\"data\":%s}\n",
 		      plen, plen, buckets, data.data);
 	rc = ep_cache_open(memfd_with(f.data, f.len), NULL, cf, &reason);
@@ -605,6 +618,17 @@ START_TEST(test_strict_relpaths_checked)
 		"[[\"a/../../b\",null]]",
 		"[[\"a\",\"1\",2,3]]",
 		"[[\"a\",\"x\",2,3,4]]",
+		/* version 1's row, without the ctime */
+		"[[\"a\",\"1\",2,3,4]]",
+		"[[\"a\",\"1\",2,3,1000000000,5,6]]",
+		"[[\"a\",\"1\",2,3,4,5,-1]]",
+		"[[\"a\",\"1\",2,3.5,4,5,6]]",
+		"[[\"a\",\"1\",2,3,4,5,6,7]]",
+		/* a first row that matches (absent), then bad syntax */
+		"[[\"zz-absent\",null]",
+		"[[\"zz-absent\",null]]x",
+		"[[\"zz-absent\",null],]",
+		"[[\"a\\u0000b\",null]]",
 	};
 
 	char *nulls = buckets_with(0, NULL, 64);
@@ -617,11 +641,11 @@ START_TEST(test_strict_relpaths_checked)
 
 		ep_buf_printf(&f,
 			      "{\"header\":{\"format\":\"epcache-entry-points\","
-			      "\"version\":1,\"generator\":\"x\",\"mode\":"
+			      "\"version\":2,\"generator\":\"x\",\"mode\":"
 			      "\"strict\",\"directory\":{\"dev\":\"1\",\"ino\":"
 			      "\"2\",\"mtime\":[3,4],\"names_checksum\":null},"
 			      "\"egg\":null,\"index\":{\"names\":[0,%zu],"
-			      "\"distributions\":[0,%zu],\"strict\":[0,%zu],"
+			      "\"distributions\":[0,%zu],\"stamps\":[0,%zu],"
 			      "\"groups\":{\"count\":0,\"buckets\":%s}}},\n"
 			      "\"data\":%s}\n",
 			      len, len, len, nulls, rows[i]);
@@ -633,6 +657,133 @@ START_TEST(test_strict_relpaths_checked)
 		ep_buf_release(&f);
 	}
 	free(nulls);
+}
+END_TEST
+
+/* The records an incremental rebuild takes over: anything off is refused,
+ * so that the rebuild scans instead. data: [DISTS,STAMPS] */
+static int
+read_dists_of(const char *dists, const char *stamps, struct ep_scan *out)
+{
+	struct ep_buf f = {0};
+	struct ep_cache_file cf;
+	const char *reason;
+	char *nulls = buckets_with(0, NULL, 64);
+	size_t dl = strlen(dists), sl = strlen(stamps);
+	int rc;
+
+	ep_buf_printf(&f,
+		      "{\"header\":{\"format\":\"epcache-entry-points\","
+		      "\"version\":2,\"generator\":\"x\",\"mode\":\"mtime\","
+		      "\"directory\":{\"dev\":\"1\",\"ino\":\"2\",\"mtime\":[3,4],"
+		      "\"names_checksum\":null},\"egg\":null,\"index\":{\"names\":"
+		      "[1,%zu],\"distributions\":[1,%zu],\"stamps\":[%zu,%zu],"
+		      "\"groups\":{\"count\":0,\"buckets\":%s}}},\n"
+		      "\"data\":[%s,%s]}\n",
+		      dl, dl, dl + 2, sl, nulls, dists, stamps);
+	ck_assert_int_eq(ep_cache_open(memfd_with(f.data, f.len), NULL, &cf,
+				       &reason), 0);
+	rc = ep_cache_read_dists(&cf, out);
+	ep_cache_close(&cf);
+	ep_buf_release(&f);
+	free(nulls);
+	return rc;
+}
+
+#define D_OK "{\"path\":\"a-1.dist-info\",\"normalized\":\"a\",\"name\":\"A\"," \
+	"\"version\":\"1\",\"egg\":false,\"shadowed\":false,\"warnings\":0," \
+	"\"entry_points\":[[\"g\",\"n\",\"v\"]]}"
+#define S_OK "[[\"a-1.dist-info\",\"5\",1,2,3,4,5]," \
+	"[\"a-1.dist-info/entry_points.txt\",null]," \
+	"[\"a-1.dist-info/METADATA\",\"6\",1,2,3,4,5]," \
+	"[\"a-1.dist-info/PKG-INFO\",null]]"
+
+START_TEST(test_hostile_dists)
+{
+	static const char *const dists[] = {
+		/* a path that is not one child name */
+		"[{\"path\":\"a/b\",\"normalized\":\"a\",\"name\":null,"
+		"\"version\":null,\"egg\":false,\"shadowed\":false,\"warnings\":0,"
+		"\"entry_points\":[]}]",
+		"[{\"path\":\"..\",\"normalized\":\"a\",\"name\":null,"
+		"\"version\":null,\"egg\":false,\"shadowed\":false,\"warnings\":0,"
+		"\"entry_points\":[]}]",
+		/* a key missing, twice, unknown, a wrong type */
+		"[{\"path\":\"a-1.dist-info\",\"normalized\":\"a\",\"name\":null,"
+		"\"version\":null,\"egg\":false,\"shadowed\":false,"
+		"\"entry_points\":[]}]",
+		"[{\"path\":\"a-1.dist-info\",\"path\":\"a-1.dist-info\","
+		"\"normalized\":\"a\",\"name\":null,\"version\":null,\"egg\":false,"
+		"\"shadowed\":false,\"warnings\":0,\"entry_points\":[]}]",
+		"[{\"path\":\"a-1.dist-info\",\"normalized\":\"a\",\"name\":null,"
+		"\"version\":null,\"egg\":false,\"shadowed\":false,\"warnings\":0,"
+		"\"entry_points\":[],\"x\":1}]",
+		"[{\"path\":\"a-1.dist-info\",\"normalized\":\"a\",\"name\":null,"
+		"\"version\":null,\"egg\":0,\"shadowed\":false,\"warnings\":0,"
+		"\"entry_points\":[]}]",
+		"[{\"path\":\"a-1.dist-info\",\"normalized\":\"a\",\"name\":null,"
+		"\"version\":null,\"egg\":false,\"shadowed\":false,\"warnings\":-1,"
+		"\"entry_points\":[]}]",
+		/* entry strings must be UTF-8; rows of three */
+		"[{\"path\":\"a-1.dist-info\",\"normalized\":\"a\",\"name\":null,"
+		"\"version\":null,\"egg\":false,\"shadowed\":false,\"warnings\":0,"
+		"\"entry_points\":[[\"g\",\"\\udcc1\",\"v\"]]}]",
+		"[{\"path\":\"a-1.dist-info\",\"normalized\":\"a\",\"name\":null,"
+		"\"version\":null,\"egg\":false,\"shadowed\":false,\"warnings\":0,"
+		"\"entry_points\":[[\"g\",\"n\"]]}]",
+		/* a lone high surrogate, a NUL */
+		"[{\"path\":\"a-1.dist-info\",\"normalized\":\"\\ud800\","
+		"\"name\":null,\"version\":null,\"egg\":false,\"shadowed\":false,"
+		"\"warnings\":0,\"entry_points\":[]}]",
+		"[{\"path\":\"a-1.dist-info\",\"normalized\":\"a\\u0000\","
+		"\"name\":null,\"version\":null,\"egg\":false,\"shadowed\":false,"
+		"\"warnings\":0,\"entry_points\":[]}]",
+		"[" D_OK "," D_OK,
+		"[" D_OK "]]",
+		"{}",
+	};
+	static const char *const stamps[] = {
+		/* too few, too many rows; another dist's path; v1 rows */
+		"[[\"a-1.dist-info\",null]]",
+		"[" "[\"a-1.dist-info\",null],[\"a-1.dist-info/entry_points.txt\",null],"
+		"[\"a-1.dist-info/METADATA\",null],[\"a-1.dist-info/PKG-INFO\",null],"
+		"[\"a-1.dist-info\",null]]",
+		"[[\"b-1.dist-info\",null],[\"a-1.dist-info/entry_points.txt\",null],"
+		"[\"a-1.dist-info/METADATA\",null],[\"a-1.dist-info/PKG-INFO\",null]]",
+		"[[\"a-1.dist-info\",\"5\",1,2,3],"
+		"[\"a-1.dist-info/entry_points.txt\",null],"
+		"[\"a-1.dist-info/METADATA\",null],[\"a-1.dist-info/PKG-INFO\",null]]",
+		"[[\"a-1.dist-info\",null],[\"a-1.dist-info/PKG-INFO\",null],"
+		"[\"a-1.dist-info/METADATA\",null],"
+		"[\"a-1.dist-info/entry_points.txt\",null]]",
+	};
+	struct ep_scan s;
+
+	/* the construction itself is right */
+	ck_assert_int_eq(read_dists_of("[" D_OK "]", S_OK, &s), 0);
+	ck_assert_uint_eq(s.n, 1);
+	ck_assert_str_eq(s.dists[0].path, "a-1.dist-info");
+	ck_assert_str_eq(s.dists[0].name, "A");
+	ck_assert_uint_eq(s.dists[0].entries.n, 1);
+	ck_assert_str_eq(s.dists[0].entries.v[0].value, "v");
+	ck_assert(s.dists[0].st[2].present);
+	ck_assert_uint_eq(s.dists[0].st[2].ino, 6);
+	ck_assert_int_eq(s.dists[0].st[2].cnsec, 5);
+	ck_assert(!s.dists[0].st[3].present);
+	ep_scan_release(&s);
+
+	for (size_t i = 0; i < sizeof(dists) / sizeof(dists[0]); i++) {
+		ck_assert_msg(read_dists_of(dists[i], S_OK, &s) == -EBADMSG,
+			      "dists %zu accepted", i);
+		ck_assert_uint_eq(s.n, 0);
+		ep_scan_release(&s);
+	}
+	for (size_t i = 0; i < sizeof(stamps) / sizeof(stamps[0]); i++) {
+		ck_assert_msg(read_dists_of("[" D_OK "]", stamps[i], &s) ==
+				      -EBADMSG,
+			      "stamps %zu accepted", i);
+		ep_scan_release(&s);
+	}
 }
 END_TEST
 
@@ -675,6 +826,7 @@ cache_suite(void)
 	tcase_add_test(tc, test_hostile_group_index);
 	tcase_add_test(tc, test_surrogate_escapes);
 	tcase_add_test(tc, test_strict_relpaths_checked);
+	tcase_add_test(tc, test_hostile_dists);
 	tcase_add_test(tc, test_claimed_huge_size);
 	suite_add_tcase(s, tc);
 	return s;

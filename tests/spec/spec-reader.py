@@ -44,7 +44,7 @@ def read_group(path, group):
     end_b = len(data.decode("utf-8")[:end].encode("utf-8"))
     assert data[end_b:end_b + len(SEP)] == SEP, "separator"
     start = end_b + len(SEP)
-    assert header["format"] == "epcache-entry-points" and header["version"] == 1
+    assert header["format"] == "epcache-entry-points" and header["version"] == 2
     buckets = header["index"]["groups"]["buckets"]
     assert len(buckets) == NBUCKETS
     b = buckets[fnv1a64(group.encode("utf-8")) & (NBUCKETS - 1)]
@@ -94,6 +94,38 @@ def main():
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+STAMP_NAMES = ["", "entry_points.txt", "METADATA", "PKG-INFO"]
+
+
+def stamps_ok(whole, d):
+    rows = whole["data"]["stamps"]
+    dists = whole["data"]["distributions"]
+    if len(rows) != 4 * len(dists):
+        return False
+    for i, dist in enumerate(dists):
+        for k, name in enumerate(STAMP_NAMES):
+            row = rows[4 * i + k]
+            path = dist["path"] + ("/" + name if name else "")
+            if row[0] != path:
+                return False
+            try:
+                st = os.stat(os.path.join(os.fsencode(d), os.fsencode(path)))
+            except OSError:
+                st = None
+            if row[1] is None:
+                if len(row) != 2 or st is not None:
+                    return False
+                continue
+            if len(row) != 7 or st is None:
+                return False
+            want = [str(st.st_ino), st.st_size,
+                    st.st_mtime_ns // 10**9, st.st_mtime_ns % 10**9,
+                    st.st_ctime_ns // 10**9, st.st_ctime_ns % 10**9]
+            if row[1:] != want:
+                return False
+    return True
+
+
 def check_dirs(args, env):
     passed = failed = 0
     for d in args.dirs:
@@ -117,6 +149,12 @@ def check_dirs(args, env):
                 failed += 1
                 print("FAIL %s group %r:\n  spec reader: %s\n  query:       %s"
                       % (d, g, mine[:3], theirs[:3]))
+        # stamps: four rows per distribution, in its order, as specified
+        if stamps_ok(whole, d):
+            passed += 1
+        else:
+            failed += 1
+            print("FAIL %s: stamps part does not follow the spec" % d)
         # the plain whole-file view lists the same groups as the index
         listed = set()
         hdr_buckets = whole["header"]["index"]["groups"]["buckets"]

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The in-process measurements of tests/bench/run-bench. Each prints one
+ * line of medians in microseconds:
+ *
+ *   bench-helper lookup SITE GROUP RUNS
+ *	"cached live floor entries": a one-group lookup from SITE's cache,
+ *	with a live scan, and the floor: open and read the cache file alone.
+ *   bench-helper readfloor SITE RUNS
+ *	"floor": list SITE and open and read every distribution's
+ *	entry_points.txt and metadata file once (what any rebuild must do).
+ *   bench-helper rebuild SITE RUNS
+ *	"full incremental reused total": after adding one distribution, a
+ *	rebuild from nothing and one on top of the previous cache.
+ *	PKGSYSTEM_ENABLE_FSYNC decides about fsync, as for the tool.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "epcache.h"
+
+static double
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double
+median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void
+die(const char *what)
+{
+	perror(what);
+	exit(1);
+}
+
+static size_t
+lookup_once(struct epcache *ctx, const char *site, const char *group,
+	    unsigned int flags)
+{
+	struct epcache_lookup *lk;
+	struct epcache_selection *sel;
+	size_t n;
+
+	if (epcache_lookup_new(ctx, &site, 1, flags, &lk) < 0 ||
+	    epcache_lookup_select(lk, group, NULL, &sel) < 0) {
+		fprintf(stderr, "lookup failed\n");
+		exit(1);
+	}
+	n = epcache_selection_get_count(sel);
+	/* touch every answer, as a caller would */
+	for (size_t i = 0; i < n; i++)
+		if (!epcache_entry_get_value(epcache_selection_get_entry(sel, i)))
+			exit(1);
+	epcache_selection_free(sel);
+	epcache_lookup_free(lk);
+	return n;
+}
+
+static void
+read_whole(int dirfd, const char *name)
+{
+	char buf[65536];
+	ssize_t r;
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		;
+	close(fd);
+}
+
+static bool
+is_dist(const char *n)
+{
+	size_t len = strlen(n);
+
+	return (len > 10 && strcmp(n + len - 10, ".dist-info") == 0) ||
+	       (len > 9 && strcmp(n + len - 9, ".egg-info") == 0);
+}
+
+static void
+read_floor_once(const char *site)
+{
+	DIR *d = opendir(site);
+	struct dirent *de;
+	char rel[4096];
+	int dfd;
+
+	if (!d)
+		die(site);
+	dfd = dirfd(d);
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (!is_dist(de->d_name))
+			continue;
+		snprintf(rel, sizeof(rel), "%s/entry_points.txt", de->d_name);
+		read_whole(dfd, rel);
+		snprintf(rel, sizeof(rel), "%s/METADATA", de->d_name);
+		if (fstatat(dfd, rel, &st, 0) == 0) {
+			read_whole(dfd, rel);
+			continue;
+		}
+		snprintf(rel, sizeof(rel), "%s/PKG-INFO", de->d_name);
+		if (fstatat(dfd, rel, &st, 0) == 0)
+			read_whole(dfd, rel);
+		else
+			read_whole(dfd, de->d_name);
+	}
+	closedir(d);
+}
+
+struct reuse_log {
+	long reused, total;
+};
+
+static void
+log_handler(struct epcache *ctx, enum epcache_log_priority prio, void *data,
+	    const char *fmt, va_list args)
+{
+	struct reuse_log *rl = data;
+	char msg[4096];
+	const char *p;
+
+	vsnprintf(msg, sizeof(msg), fmt, args);
+	if (strstr(msg, "distributions reused") && (p = strrchr(msg, ':')))
+		sscanf(p + 2, "%ld of %ld", &rl->reused, &rl->total);
+}
+
+static void
+write_file(const char *path, const char *data)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fputs(data, f) < 0 || fclose(f) != 0)
+		die(path);
+}
+
+/* Install one small distribution, as an installer would. */
+static void
+add_dist(const char *site, char *dir, size_t len)
+{
+	char p[4096];
+
+	snprintf(dir, len, "%s/zz-bench-added-1.0.dist-info", site);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		die(dir);
+	snprintf(p, sizeof(p), "%s/METADATA", dir);
+	write_file(p, "Metadata-Version: 2.1\nName: zz-bench-added\n"
+		      "Version: 1.0\n");
+	snprintf(p, sizeof(p), "%s/entry_points.txt", dir);
+	write_file(p, "[console_scripts]\nzz-bench-added = zz.cli:main\n");
+}
+
+static void
+remove_dist(const char *dir)
+{
+	char p[4096];
+
+	snprintf(p, sizeof(p), "%s/METADATA", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/entry_points.txt", dir);
+	unlink(p);
+	if (rmdir(dir) < 0)
+		die(dir);
+}
+
+static double
+timed_rebuild(struct epcache *ctx, const char *site)
+{
+	double t = now_us();
+
+	if (epcache_rebuild(ctx, site, EPCACHE_MODE_MTIME, 0, NULL) < 0) {
+		fprintf(stderr, "rebuild of %s failed\n", site);
+		exit(1);
+	}
+	return now_us() - t;
+}
+
+/* Let the installer's writes age past the current timestamp tick and the
+ * rebuild's 30 ms settling time for new distributions, so that what is
+ * measured is the rebuild, not those waits (the same for both kinds). */
+static void
+settle(void)
+{
+	struct timespec nap = {0, 100 * 1000 * 1000};
+
+	nanosleep(&nap, NULL);
+}
+
+static int
+cmd_rebuild(const char *site, int runs)
+{
+	double *full = calloc((size_t)runs, sizeof(double));
+	double *inc = calloc((size_t)runs, sizeof(double));
+	struct reuse_log rl = {-1, -1};
+	struct epcache *ctx = epcache_new();
+	char cache[4096], keep[4200], dir[4096];
+
+	epcache_set_log_handler(ctx, log_handler, &rl);
+	epcache_set_log_priority(ctx, EPCACHE_LOG_INFO);
+	snprintf(cache, sizeof(cache), "%s/.epcache/entry-points.json", site);
+	timed_rebuild(ctx, site);
+	snprintf(keep, sizeof(keep), "%s.bench-keep", cache);
+	for (int i = 0; i < runs; i++) {
+		/* Neither timed rebuild frees the old cache's blocks (the
+		 * incremental one would, when it renames over it): keep a
+		 * link to it until after the timing. */
+		add_dist(site, dir, sizeof(dir));
+		settle();
+		if (link(cache, keep) < 0)
+			die(keep);
+		inc[i] = timed_rebuild(ctx, site);
+		unlink(keep);
+		remove_dist(dir);
+		settle();
+		timed_rebuild(ctx, site);
+		add_dist(site, dir, sizeof(dir));
+		settle();
+		if (rename(cache, keep) < 0)
+			die(cache);
+		full[i] = timed_rebuild(ctx, site);
+		unlink(keep);
+		remove_dist(dir);
+		settle();
+		timed_rebuild(ctx, site);
+	}
+	/* the last incremental rebuild's figures */
+	add_dist(site, dir, sizeof(dir));
+	settle();
+	timed_rebuild(ctx, site);
+	printf("%.1f %.1f %ld %ld\n", median(full, runs), median(inc, runs),
+	       rl.reused, rl.total);
+	remove_dist(dir);
+	settle();
+	timed_rebuild(ctx, site);
+	epcache_free(ctx);
+	free(full);
+	free(inc);
+	return 0;
+}
+
+static int
+cmd_lookup(const char *site, const char *group, int runs)
+{
+	double *cached = calloc((size_t)runs, sizeof(double));
+	double *live = calloc((size_t)runs, sizeof(double));
+	double *floor_ = calloc((size_t)runs, sizeof(double));
+	struct epcache *ctx = epcache_new();
+	char path[4096];
+	size_t n = 0;
+
+	epcache_set_log_handler(ctx, NULL, NULL);
+	snprintf(path, sizeof(path), "%s/.epcache/entry-points.json", site);
+	for (int i = 0; i < runs; i++) {
+		double t = now_us();
+		struct stat st;
+		char *buf;
+		int fd;
+
+		n = lookup_once(ctx, site, group, 0);
+		cached[i] = now_us() - t;
+		t = now_us();
+		if (lookup_once(ctx, site, group, EPCACHE_LOOKUP_NO_CACHE) != n) {
+			fprintf(stderr, "cached and live answers differ\n");
+			return 1;
+		}
+		live[i] = now_us() - t;
+		t = now_us();
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0)
+			die(path);
+		buf = malloc((size_t)st.st_size);
+		if (!buf || read(fd, buf, (size_t)st.st_size) != st.st_size)
+			die(path);
+		close(fd);
+		free(buf);
+		floor_[i] = now_us() - t;
+	}
+	printf("%.1f %.1f %.1f %zu\n", median(cached, runs), median(live, runs),
+	       median(floor_, runs), n);
+	epcache_free(ctx);
+	free(cached);
+	free(live);
+	free(floor_);
+	return 0;
+}
+
+static int
+cmd_readfloor(const char *site, int runs)
+{
+	double *v = calloc((size_t)runs, sizeof(double));
+
+	for (int i = 0; i < runs; i++) {
+		double t = now_us();
+
+		read_floor_once(site);
+		v[i] = now_us() - t;
+	}
+	printf("%.1f\n", median(v, runs));
+	free(v);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc == 5 && strcmp(argv[1], "lookup") == 0)
+		return cmd_lookup(argv[2], argv[3], atoi(argv[4]) > 0 ? atoi(argv[4]) : 1);
+	if (argc == 4 && strcmp(argv[1], "readfloor") == 0)
+		return cmd_readfloor(argv[2], atoi(argv[3]) > 0 ? atoi(argv[3]) : 1);
+	if (argc == 4 && strcmp(argv[1], "rebuild") == 0)
+		return cmd_rebuild(argv[2], atoi(argv[3]) > 0 ? atoi(argv[3]) : 1);
+	fprintf(stderr, "usage: %s lookup SITE GROUP RUNS | readfloor SITE RUNS"
+			" | rebuild SITE RUNS\n", argv[0]);
+	return 1;
+}
