@@ -121,18 +121,22 @@ class T:
               (flips, detected, stale, flips - detected - stale - other, other))
 
         text = good.decode()
+        # The version this build writes, so that the cases follow a format bump.
+        version = int(re.search(r'"version":(\d+)', text).group(1))
+        vkey = '"version":%d' % version
         crafted = {
             "empty file": "",
-            "wrong version 2": text.replace('"version":1', '"version":2', 1),
-            "version 0": text.replace('"version":1', '"version":0', 1),
-            "version as string": text.replace('"version":1', '"version":"1"', 1),
+            "next version": text.replace(vkey, '"version":%d' % (version + 1), 1),
+            "previous version": text.replace(vkey, '"version":%d' % (version - 1), 1),
+            "version 0": text.replace(vkey, '"version":0', 1),
+            "version as string": text.replace(vkey, '"version":"%d"' % version, 1),
             "wrong format name": text.replace('"epcache-entry-points"', '"epcache-entry-pointz"', 1),
             "names range out of bounds": re.sub(r'"names":\[\d+,\d+\]', '"names":[0,99999999]', text, 1),
             "names offset past the end": re.sub(r'"names":\[\d+,', '"names":[4294967296,', text, 1),
             "distributions range huge": re.sub(r'"distributions":\[\d+,\d+\]',
                                                '"distributions":[0,18446744073709551615]', text, 1),
             "negative offset": re.sub(r'"distributions":\[\d+,', '"distributions":[-5,', text, 1),
-            "strict range out of bounds": re.sub(r'"strict":\[\d+,\d+\]', '"strict":[1,999999]', text, 1),
+            "stamps range out of bounds": re.sub(r'"stamps":\[\d+,\d+\]', '"stamps":[1,999999]', text, 1),
             "bucket range out of bounds": re.sub(r'\[(\d+),(\d+)\](,null)', r'[\1,888888]\3', text, 1),
             "header nested 10000 deep": '{"header":' + "[" * 10000 + "]" * 10000 + "}",
             "data nested 100000 deep": text.split("\n", 1)[0] + "\n" + "[" * 100000,
