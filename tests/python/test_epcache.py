@@ -10,6 +10,7 @@ Runs as root or not; the unprivileged cases need root (setpriv) and are
 skipped otherwise.
 """
 import argparse
+import atexit
 import contextlib
 import importlib.metadata as md
 import io
@@ -51,11 +52,39 @@ def key(ep):
     return (ep.group, ep.name, ep.value, d.name if d else None, d.version if d else None)
 
 
+_reachable = None
+
+
+def reachable_module():
+    """The build tree may sit below a directory other users cannot enter
+    (a mktemp -d clone): a copy of the package and the libepcache it links,
+    in a 0755 directory, for importing it as another user."""
+    global _reachable
+    if _reachable is None:
+        top = tempfile.mkdtemp(prefix="epcache-py-mod-")
+        atexit.register(shutil.rmtree, top, True)
+        pkg = shutil.copytree(os.path.join(ARGS.module_dir, "epcache"),
+                              os.path.join(top, "epcache"),
+                              ignore=shutil.ignore_patterns("*.p", "__pycache__"))
+        ext = [f for f in os.listdir(pkg) if f.startswith("_epcache") and f.endswith(".so")][0]
+        ldd = subprocess.run(["ldd", os.path.join(pkg, ext)], capture_output=True,
+                             text=True).stdout
+        for line in ldd.splitlines():
+            parts = line.split()
+            if parts and parts[0].startswith("libepcache.so") and len(parts) > 2:
+                shutil.copy2(parts[2], top)
+        for dirpath, dirnames, filenames in os.walk(top):
+            os.chmod(dirpath, 0o755)
+        _reachable = {"PYTHONPATH": top, "LD_LIBRARY_PATH": top}
+    return _reachable
+
+
 def run_py(code, env=None, user=None, cwd=None):
     cmd = [sys.executable, "-c", code]
+    e = dict(os.environ, PYTHONPATH=ARGS.module_dir)
     if user is not None:
         cmd = ["setpriv", "--reuid=%d" % user, "--regid=%d" % user, "--clear-groups"] + cmd
-    e = dict(os.environ, PYTHONPATH=ARGS.module_dir)
+        e.update(reachable_module())
     e.update(env or {})
     return subprocess.run(cmd, capture_output=True, text=True, env=e, cwd=cwd)
 
