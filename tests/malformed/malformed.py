@@ -50,6 +50,10 @@ meta = gen_corpus.meta
 DUMP = os.path.join(CONF, "importlib-dump.py")
 NOBODY = 65534
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from reachable import Reachable  # noqa: E402
+
+
 EP = "entry_points.txt"
 BAD = "bad-1.0.dist-info"
 MB = 1024 * 1024
@@ -207,11 +211,14 @@ class Runner:
         self.args = args
         self.env = dict(os.environ)
         self.env["PKGSYSTEM_ENABLE_FSYNC"] = "0"
+        self.reachable = Reachable()
 
     def run(self, cmd, user, timeout=300):
+        env = self.env
         if user:
-            cmd = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups"] + cmd
-        r = subprocess.run(cmd, capture_output=True, env=self.env, timeout=timeout)
+            cmd, extra = self.reachable.as_user(NOBODY, cmd)
+            env = dict(env, **extra)
+        r = subprocess.run(cmd, capture_output=True, env=env, timeout=timeout)
         return r.returncode, r.stdout.decode(errors="surrogateescape"), r.stderr.decode(errors="surrogateescape")
 
     def importlib(self, site, user):

@@ -42,11 +42,13 @@ import stat
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from reachable import Reachable  # noqa: E402
+
 
 USER = 65534
 OTHER = 12345   # an unrelated uid
-ASUSER = ["setpriv", "--reuid=%d" % USER, "--regid=%d" % USER, "--clear-groups"]
 
 
 def write(path, text):
@@ -58,6 +60,7 @@ class T:
     def __init__(self, args):
         self.args = args
         self.env = dict(os.environ, PKGSYSTEM_ENABLE_FSYNC="0")
+        self.reachable = Reachable()
         self.tmp = tempfile.mkdtemp(prefix="epcache-sec-")
         os.chmod(self.tmp, 0o755)
         self.outside = os.path.join(self.tmp, "outside")
@@ -101,7 +104,11 @@ class T:
         return site
 
     def run(self, cmd, user=False):
-        r = subprocess.run((ASUSER if user else []) + cmd, capture_output=True, env=self.env, timeout=60)
+        env = self.env
+        if user:
+            cmd, extra = self.reachable.as_user(USER, cmd)
+            env = dict(env, **extra)
+        r = subprocess.run(cmd, capture_output=True, env=env, timeout=60)
         return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
 
     def rebuild(self, site, user=False):

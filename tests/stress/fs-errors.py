@@ -36,6 +36,10 @@ import tempfile
 
 NOBODY = 65534
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from reachable import Reachable  # noqa: E402
+
+
 
 def write(path, text):
     with open(path, "w") as f:
@@ -53,6 +57,7 @@ class T:
     def __init__(self, args):
         self.args = args
         self.env = dict(os.environ)
+        self.reachable = Reachable()
         self.env["PKGSYSTEM_ENABLE_FSYNC"] = "1"
         self.passed = self.failed = 0
         self.mounts = []
@@ -78,9 +83,11 @@ class T:
 
     def rebuild(self, site, user=None):
         cmd = [self.args.update, site]
+        env = self.env
         if user is not None:
-            cmd = ["setpriv", "--reuid=%d" % user, "--regid=%d" % user, "--clear-groups"] + cmd
-        r = subprocess.run(cmd, capture_output=True, env=self.env, timeout=60)
+            cmd, extra = self.reachable.as_user(user, cmd)
+            env = dict(env, **extra)
+        r = subprocess.run(cmd, capture_output=True, env=env, timeout=60)
         return r.returncode, r.stderr.decode(errors="replace")
 
     def query(self, site, *extra):
