@@ -221,6 +221,10 @@ struct held_log {
 
 static void
 hold_message(struct epcache *ctx, enum epcache_log_priority prio, void *data,
+	     const char *fmt, va_list args) EP_PRINTF(4, 0);
+
+static void
+hold_message(struct epcache *ctx, enum epcache_log_priority prio, void *data,
 	     const char *fmt, va_list args)
 {
 	struct held_log *held = data;
