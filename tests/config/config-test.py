@@ -17,6 +17,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from reachable import Reachable  # noqa: E402
+
 results = []
 
 
@@ -79,22 +82,6 @@ def snapshot(dirs):
         else:
             snap[d] = None
     return snap
-
-
-def reachable_copy(prog, tmp):
-    """The build tree may sit below a directory other users cannot enter:
-    copy the program and the libepcache it links to where they can."""
-    bindir = os.path.join(tmp, "bin")
-    os.makedirs(bindir, exist_ok=True)
-    copy = shutil.copy2(prog, bindir)
-    ldd = subprocess.run(["ldd", prog], capture_output=True, text=True).stdout
-    for line in ldd.splitlines():
-        parts = line.split()
-        if parts and parts[0].startswith("libepcache.so") and len(parts) > 2:
-            shutil.copy2(parts[2], bindir)
-    for dirpath, dirnames, filenames in os.walk(bindir):
-        os.chmod(dirpath, 0o755)
-    return copy, {"LD_LIBRARY_PATH": bindir}
 
 
 def main():
@@ -346,25 +333,26 @@ directories:
     if os.geteuid() == 0 and shutil.which("setpriv"):
         secret = os.path.join(tmp, "secret.yaml")
         write(secret, "directories: [/opt/app/site]\n", mode=0o600)
-        nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-        nu, nenv = reachable_copy(U, tmp)
-        nq, _ = reachable_copy(Q, tmp)
-        rc, out, err = run(nobody + [nu, "--all", "--root", R, "--config", secret], env=nenv)
+        reach = Reachable()
+
+        def nobody(cmd):
+            return reach.as_user(65534, cmd)
+        rc, out, err = run(*nobody([U, "--all", "--root", R, "--config", secret]))
         check("update: unreadable --config as uid 65534",
               rc == 1 and err == "update-entrypoints-cache: %s: Permission denied\n" % secret,
               "rc %s: %r" % (rc, err))
-        rc, out, err = run(nobody + [nq, "--config", secret], env=nenv)
+        rc, out, err = run(*nobody([Q, "--config", secret]))
         check("query: unreadable --config as uid 65534",
               rc == 1 and err == "entrypoints-query: %s: Permission denied\n" % secret,
               "rc %s: %r" % (rc, err))
         write(main_cfg, "directories: [/opt/app/site]\n", mode=0o600)
-        rc, out, err = run(nobody + [nu, "--all", "--check", "--root", R], env=nenv)
+        rc, out, err = run(*nobody([U, "--all", "--check", "--root", R]))
         check("update: unreadable main file as uid 65534",
               rc == 1 and "%s: Permission denied" % main_cfg in err, err)
         write(main_cfg, "", mode=0o644)
         os.makedirs(dropins)
         os.chmod(dropins, 0o700)
-        rc, out, err = run(nobody + [nu, "--all", "--check", "--root", R], env=nenv)
+        rc, out, err = run(*nobody([U, "--all", "--check", "--root", R]))
         check("update: unreadable drop-in directory as uid 65534",
               rc == 1 and "%s: Permission denied" % dropins in err, err)
         shutil.rmtree(dropins)
