@@ -54,6 +54,33 @@ plain_ascii(unsigned char c)
 	return plain_table[c];
 }
 
+#define BYTES(c) (UINT64_C(0x0101010101010101) * (c))
+#define HAS_ZERO(v) (((v) - BYTES(1)) & ~(v) & BYTES(0x80))
+
+/*
+ * The end of the run of plain_ascii() bytes at @p: eight at a time while
+ * none of the eight is below 0x20, above 0x7f, '"' or '\\' (the tests
+ * may flag a word that has none, never miss one; a flagged word is then
+ * looked at a byte at a time).
+ */
+static inline const char *
+plain_run(const char *p, const char *end)
+{
+	while (end - p >= 8) {
+		uint64_t x;
+
+		memcpy(&x, p, 8);
+		if ((((x - BYTES(0x20)) & ~x & BYTES(0x80)) | /* < 0x20 */
+		     (x & BYTES(0x80)) |
+		     HAS_ZERO(x ^ BYTES('"')) | HAS_ZERO(x ^ BYTES('\\'))) != 0)
+			break;
+		p += 8;
+	}
+	while (p < end && plain_ascii((unsigned char)*p))
+		p++;
+	return p;
+}
+
 /* Room for @n more bytes (and the NUL) at the end of @b. */
 static int
 reserve(struct ep_buf *b, size_t n)
@@ -110,8 +137,7 @@ put_str(struct ep_buf *b, const char *s)
 
 		if (plain_ascii(c)) {
 			/* runs of plain ASCII: most of a cache */
-			while (i < len && plain_ascii((unsigned char)s[i]))
-				i++;
+			i = (size_t)(plain_run(s + i, s + len) - s);
 			memcpy(w, s + start, i - start);
 			w += i - start;
 		} else if (c >= 0x80 &&
@@ -338,8 +364,8 @@ put_group(struct ep_buf *b, const struct ep_scan *scan,
 	last = SIZE_MAX;
 	di = -1;
 	for (size_t i = from; i < to; i++) {
-		const struct ep_entry *e =
-			&scan->dists[refs[i].dist].entries.v[refs[i].entry];
+		const struct ep_dist *d = &scan->dists[refs[i].dist];
+		const struct ep_entry *e = &d->entries.v[refs[i].entry];
 
 		if (refs[i].dist != last) {
 			last = refs[i].dist;
@@ -347,9 +373,17 @@ put_group(struct ep_buf *b, const struct ep_scan *scan,
 		}
 		if ((i > from && (rc = PUT(b, ",")) < 0) ||
 		    (rc = PUT(b, "[")) < 0 || (rc = put_i64(b, di)) < 0 ||
-		    (rc = PUT(b, ",")) < 0 || (rc = put_str(b, e->name)) < 0 ||
-		    (rc = PUT(b, ",")) < 0 || (rc = put_str(b, e->value)) < 0 ||
-		    (rc = PUT(b, "]")) < 0)
+		    (rc = PUT(b, ",")) < 0)
+			return rc;
+		if (d->raw) {
+			const struct ep_span *t = &d->raw->tails[refs[i].entry];
+
+			rc = put_raw(b, t->p, t->len);
+		} else if ((rc = put_str(b, e->name)) == 0 &&
+			   (rc = PUT(b, ",")) == 0) {
+			rc = put_str(b, e->value);
+		}
+		if (rc < 0 || (rc = PUT(b, "]")) < 0)
 			return rc;
 	}
 	return PUT(b, "]}");
@@ -365,8 +399,24 @@ put_dists(struct ep_buf *b, const struct ep_scan *scan)
 	for (size_t i = 0; i < scan->n; i++) {
 		const struct ep_dist *d = &scan->dists[i];
 
-		if ((i > 0 && (rc = PUT(b, ",")) < 0) ||
-		    (rc = PUT(b, "{\"path\":")) < 0 ||
+		if (i > 0 && (rc = PUT(b, ",")) < 0)
+			return rc;
+		if (d->raw) {
+			/* taken over: the same bytes, but whether it is
+			 * shadowed depends on the others */
+			const struct ep_span *r = &d->raw->record;
+			size_t at = d->raw->shadowed_at;
+			size_t after = at + d->raw->shadowed_len;
+
+			if ((rc = put_raw(b, r->p, at)) < 0 ||
+			    (rc = ep_buf_append_str(b, d->shadowed
+								? "true"
+								: "false")) < 0 ||
+			    (rc = put_raw(b, r->p + after, r->len - after)) < 0)
+				return rc;
+			continue;
+		}
+		if ((rc = PUT(b, "{\"path\":")) < 0 ||
 		    (rc = put_str(b, d->path)) < 0 ||
 		    (rc = PUT(b, ",\"normalized\":")) < 0 ||
 		    (rc = put_str(b, d->normalized)) < 0 ||
@@ -403,7 +453,7 @@ put_dists(struct ep_buf *b, const struct ep_scan *scan)
 }
 
 static int
-put_stamps(struct ep_buf *b, const struct ep_scan *scan)
+put_stamps(struct ep_buf *b, const struct ep_scan *scan, size_t n_stamps)
 {
 	struct ep_buf rel = {0};
 	int rc;
@@ -413,7 +463,15 @@ put_stamps(struct ep_buf *b, const struct ep_scan *scan)
 	for (size_t i = 0; i < scan->n; i++) {
 		const struct ep_dist *d = &scan->dists[i];
 
-		for (size_t k = 0; k < EP_N_STAMPS; k++) {
+		/* taken over because these very stamps were equal */
+		if (d->raw) {
+			if ((i > 0 && (rc = PUT(b, ",")) < 0) ||
+			    (rc = put_raw(b, d->raw->stamps.p,
+					  d->raw->stamps.len)) < 0)
+				goto out;
+			continue;
+		}
+		for (size_t k = 0; k < n_stamps; k++) {
 			const struct ep_stamp *st = &d->st[k];
 
 			if ((rc = ep_buf_set_path(&rel, d->path,
@@ -481,6 +539,20 @@ struct group_row {
 int
 ep_cache_serialize(const struct ep_scan *scan, enum epcache_mode mode,
 		   const struct ep_dir_identity *id, struct ep_buf *out)
+{
+	struct ep_buf data = {0};
+	int rc;
+
+	if ((rc = ep_cache_serialize_parts(scan, mode, id, out, &data)) == 0)
+		rc = ep_buf_append(out, data.data, data.len);
+	ep_buf_release(&data);
+	return rc;
+}
+
+int
+ep_cache_serialize_parts(const struct ep_scan *scan, enum epcache_mode mode,
+			 const struct ep_dir_identity *id, struct ep_buf *out,
+			 struct ep_buf *tail)
 {
 	struct ep_buf data = {0}, *b = out;
 	struct grouping g;
@@ -559,7 +631,7 @@ ep_cache_serialize(const struct ep_scan *scan, enum epcache_mode mode,
 	if ((rc = PUT(&data, ",\"stamps\":")) < 0)
 		goto out;
 	stamps_off = data.len;
-	if ((rc = put_stamps(&data, scan)) < 0)
+	if ((rc = put_stamps(&data, scan, ep_stamps_per_dist(mode))) < 0)
 		goto out;
 	stamps_len = data.len - stamps_off;
 	if ((rc = PUT(&data, "}")) < 0)
@@ -616,9 +688,12 @@ ep_cache_serialize(const struct ep_scan *scan, enum epcache_mode mode,
 			goto out;
 	}
 	if ((rc = PUT(b, "]}}}" DATA_SEP)) < 0 ||
-	    (rc = ep_buf_append(b, data.data, data.len)) < 0 ||
-	    (rc = PUT(b, "}\n")) < 0)
+	    (rc = PUT(&data, "}\n")) < 0)
 		goto out;
+	/* handed over, not copied: it is most of the file */
+	ep_buf_release(tail);
+	*tail = data;
+	memset(&data, 0, sizeof(data));
 	rc = 0;
 out:
 	free(rows);
@@ -1268,8 +1343,7 @@ jp_str(struct jp *j, bool utf8, char **out, size_t *len_out)
 		return false;
 	s = w = ++j->p;
 	/* the usual case: no escape, nothing to move */
-	while (j->p < j->end && plain_ascii((unsigned char)*j->p))
-		j->p++;
+	j->p = (char *)plain_run(j->p, j->end);
 	w = j->p;
 	while (j->p < j->end && *j->p != '"') {
 		unsigned char c = (unsigned char)*j->p;
@@ -1471,29 +1545,46 @@ is_child_name(const char *s)
 }
 
 /* Append an entry to the growing block of a scan's arena entries. */
+/* What ep_cache_read_dists() gathers: the entries of every record, and
+ * where each record and entry sits in the part's bytes. */
+struct dists_acc {
+	struct ep_entry *ents;
+	struct ep_span *tails; /* "name","value" of each entry */
+	size_t n_ents, cap_ents;
+	struct ep_dist_raw *raws;
+	size_t cap_raws;
+};
+
 static int
-ents_add(struct ep_entry **ents, size_t *n, size_t *cap, char *group,
-	 char *name, char *value)
+ents_add(struct dists_acc *a, char *group, char *name, char *value,
+	 const char *tail, size_t tail_len)
 {
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 256;
-		struct ep_entry *v = realloc(*ents, ncap * sizeof(*v));
+	if (a->n_ents == a->cap_ents) {
+		size_t ncap = a->cap_ents ? a->cap_ents * 2 : 256;
+		struct ep_entry *v = realloc(a->ents, ncap * sizeof(*v));
+		struct ep_span *t;
 
 		if (!v)
 			return -ENOMEM;
-		*ents = v;
-		*cap = ncap;
+		a->ents = v;
+		t = realloc(a->tails, ncap * sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		a->tails = t;
+		a->cap_ents = ncap;
 	}
-	(*ents)[(*n)++] = (struct ep_entry){group, name, value};
+	a->tails[a->n_ents] = (struct ep_span){tail, tail_len};
+	a->ents[a->n_ents++] = (struct ep_entry){group, name, value};
 	return 0;
 }
 
 /* One DISTS object, keys in any order, each exactly once. Its strings
- * stay in the buffer; its entry points are appended to @ents (the
- * caller points entries.v into that block once it stops moving). */
+ * stay in the buffer; its entry points are appended to @a (the caller
+ * points entries.v into that block once it stops moving); @raw gets
+ * where its "shadowed" value is, relative to @start. */
 static int
-jp_dist(struct jp *j, struct ep_dist *d, struct ep_entry **ents,
-	size_t *n_ents, size_t *cap_ents)
+jp_dist(struct jp *j, struct ep_dist *d, struct dists_acc *a,
+	const char *start, struct ep_dist_raw *raw)
 {
 	enum { K_PATH = 1, K_NORM = 2, K_NAME = 4, K_VERSION = 8, K_EGG = 16,
 	       K_SHADOWED = 32, K_WARN = 64, K_EPS = 128, K_ALL = 255 };
@@ -1541,7 +1632,11 @@ jp_dist(struct jp *j, struct ep_dist *d, struct ep_entry **ents,
 			rc = jp_bool(j, &d->egg) ? 0 : -EBADMSG;
 		} else if (strcmp(key, "shadowed") == 0) {
 			k = K_SHADOWED;
+			jp_ws(j);
+			raw->shadowed_at = (size_t)(j->p - start);
 			rc = jp_bool(j, &d->shadowed) ? 0 : -EBADMSG;
+			raw->shadowed_len = (size_t)(j->p - start) -
+					    raw->shadowed_at;
 		} else if (strcmp(key, "warnings") == 0) {
 			k = K_WARN;
 			rc = jp_int(j, &n) && n >= 0 ? 0 : -EBADMSG;
@@ -1550,7 +1645,7 @@ jp_dist(struct jp *j, struct ep_dist *d, struct ep_entry **ents,
 			k = K_EPS;
 			rc = jp_lit(j, '[') ? 0 : -EBADMSG;
 			for (bool f = true; rc == 0; f = false) {
-				char *g, *nm, *v;
+				char *g, *nm, *v, *tail;
 
 				if (!jp_next(j, f, &more)) {
 					rc = -EBADMSG;
@@ -1559,13 +1654,19 @@ jp_dist(struct jp *j, struct ep_dist *d, struct ep_entry **ents,
 				if (!more)
 					break;
 				if (!jp_lit(j, '[') || !jp_str(j, true, &g, NULL) ||
-				    !jp_lit(j, ',') ||
-				    !jp_str(j, true, &nm, NULL) ||
-				    !jp_lit(j, ',') || !jp_str(j, true, &v, NULL) ||
-				    !jp_lit(j, ']'))
+				    !jp_lit(j, ','))
 					rc = -EBADMSG;
-				else if ((rc = ents_add(ents, n_ents, cap_ents,
-							g, nm, v)) == 0)
+				else if (jp_ws(j), tail = j->p,
+					 !jp_str(j, true, &nm, NULL) ||
+						 !jp_lit(j, ',') ||
+						 !jp_str(j, true, &v, NULL))
+					rc = -EBADMSG;
+				else if ((rc = ents_add(a, g, nm, v, tail,
+							(size_t)(j->p - tail))) ==
+						 0 &&
+					 !jp_lit(j, ']'))
+					rc = -EBADMSG;
+				else if (rc == 0)
 					d->entries.n++;
 			}
 		} else {
@@ -1582,14 +1683,23 @@ jp_dist(struct jp *j, struct ep_dist *d, struct ep_entry **ents,
 	return 0;
 }
 
+/* A copy of the bytes before they are decoded in place, and the spans
+ * found in the decoded buffer moved over to it. */
+static const char *
+moved(const char *p, const char *from, const char *to)
+{
+	return to + (p - from);
+}
+
 int
 ep_cache_read_dists(struct ep_cache_file *cf, struct ep_scan *out)
 {
 	struct ep_buf want = {0};
-	struct ep_entry *ents = NULL;
-	char *dbuf = NULL, *sbuf = NULL;
+	struct dists_acc a = {0};
+	char *dbuf = NULL, *sbuf = NULL, *rd = NULL, *rs = NULL;
 	struct jp j;
-	size_t k = 0, n_ents = 0, cap_ents = 0;
+	size_t k = 0;
+	size_t per = ep_stamps_per_dist(cf->hdr.mode);
 	bool more;
 	int rc;
 
@@ -1597,19 +1707,31 @@ ep_cache_read_dists(struct ep_cache_file *cf, struct ep_scan *out)
 	if (cf->hdr.stamps_len == 0)
 		return -ENODATA;
 	if ((rc = read_raw(cf, cf->hdr.dists_off, cf->hdr.dists_len,
-			   &dbuf)) < 0 ||
-	    (rc = read_raw(cf, cf->hdr.stamps_off, cf->hdr.stamps_len,
-			   &sbuf)) < 0)
+			   &dbuf)) < 0)
 		goto out;
 	/* every string of the records stays in the decoded buffer */
 	out->arena = dbuf;
+	if ((rc = read_raw(cf, cf->hdr.stamps_off, cf->hdr.stamps_len,
+			   &sbuf)) < 0)
+		goto out;
+	rc = -ENOMEM;
+	rd = malloc(cf->hdr.dists_len);
+	rs = malloc(cf->hdr.stamps_len);
+	if (!rd || !rs)
+		goto out;
+	memcpy(rd, dbuf, cf->hdr.dists_len);
+	memcpy(rs, sbuf, cf->hdr.stamps_len);
+	out->raw_dists = rd;
+	out->raw_stamps = rs;
+	rd = rs = NULL;
 	rc = -EBADMSG;
 	j = (struct jp){dbuf, dbuf + cf->hdr.dists_len};
-	dbuf = NULL;
 	if (!jp_lit(&j, '['))
 		goto out;
 	for (bool first = true;; first = false) {
+		struct ep_dist_raw *raw;
 		struct ep_dist *d;
+		char *start;
 
 		if (!jp_next(&j, first, &more))
 			goto out;
@@ -1618,6 +1740,7 @@ ep_cache_read_dists(struct ep_cache_file *cf, struct ep_scan *out)
 		if (out->n == out->cap) {
 			size_t cap = out->cap ? out->cap * 2 : 64;
 			struct ep_dist *v = realloc(out->dists, cap * sizeof(*v));
+			struct ep_dist_raw *r;
 
 			if (!v) {
 				rc = -ENOMEM;
@@ -1625,56 +1748,90 @@ ep_cache_read_dists(struct ep_cache_file *cf, struct ep_scan *out)
 			}
 			out->dists = v;
 			out->cap = cap;
+			r = realloc(a.raws, cap * sizeof(*r));
+			if (!r) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			a.raws = r;
 		}
-		d = &out->dists[out->n++];
+		d = &out->dists[out->n];
+		raw = &a.raws[out->n++];
 		memset(d, 0, sizeof(*d));
-		if ((rc = jp_dist(&j, d, &ents, &n_ents, &cap_ents)) < 0)
+		memset(raw, 0, sizeof(*raw));
+		jp_ws(&j);
+		start = j.p;
+		if ((rc = jp_dist(&j, d, &a, start, raw)) < 0)
 			goto out;
+		raw->record = (struct ep_span){
+			moved(start, dbuf, out->raw_dists),
+			(size_t)(j.p - start)};
 		rc = -EBADMSG;
 	}
 	if (!jp_done(&j))
 		goto out;
-	out->arena_entries = ents;
+	out->arena_entries = a.ents;
+	out->raw_tails = a.tails;
+	out->raws = a.raws;
+	a.ents = NULL;
+	a.tails = NULL;
+	a.raws = NULL;
+	for (size_t i = 0; i < a.n_ents; i++)
+		out->raw_tails[i].p =
+			moved(out->raw_tails[i].p, dbuf, out->raw_dists);
 	for (size_t i = 0, e = 0; i < out->n; i++) {
-		out->dists[i].entries.v = ents + e;
+		out->dists[i].entries.v = out->arena_entries + e;
 		out->dists[i].entries.cap = out->dists[i].entries.n;
+		out->raws[i].tails = out->raw_tails + e;
+		out->dists[i].raw = &out->raws[i];
 		e += out->dists[i].entries.n;
 	}
-	ents = NULL;
 
-	/* EP_N_STAMPS rows per distribution, in its order, with its paths */
+	/* ep_stamps_per_dist() rows per distribution, in its order, with
+	 * its paths */
 	j = (struct jp){sbuf, sbuf + cf->hdr.stamps_len};
 	if (!jp_lit(&j, '['))
 		goto out;
 	for (bool first = true;; first = false, k++) {
 		struct ep_dist *d;
-		char *path;
+		char *path, *row;
 
 		if (!jp_next(&j, first, &more))
 			goto out;
 		if (!more)
 			break;
-		if (k >= out->n * EP_N_STAMPS)
+		if (k >= out->n * per)
 			goto out;
-		d = &out->dists[k / EP_N_STAMPS];
-		if (!jp_stamp_row(&j, &path, &d->st[k % EP_N_STAMPS]))
+		d = &out->dists[k / per];
+		jp_ws(&j);
+		row = j.p;
+		if (!jp_stamp_row(&j, &path, &d->st[k % per]))
 			goto out;
+		if (k % per == 0)
+			out->raws[k / per].stamps.p =
+				moved(row, sbuf, out->raw_stamps);
+		out->raws[k / per].stamps.len =
+			(size_t)(moved(j.p, sbuf, out->raw_stamps) -
+				 out->raws[k / per].stamps.p);
 		if ((rc = ep_buf_set_path(&want, d->path,
-					  ep_stamp_names[k % EP_N_STAMPS])) < 0)
+					  ep_stamp_names[k % per])) < 0)
 			goto out;
 		rc = -EBADMSG;
 		if (strcmp(path, want.data) != 0)
 			goto out;
 	}
-	if (k != out->n * EP_N_STAMPS || !jp_done(&j))
+	if (k != out->n * per || !jp_done(&j))
 		goto out;
 	rc = 0;
 out:
 	if (rc < 0)
 		ep_scan_release(out);
 	ep_buf_release(&want);
-	free(ents);
-	free(dbuf);
+	free(a.ents);
+	free(a.tails);
+	free(a.raws);
+	free(rd);
+	free(rs);
 	free(sbuf);
 	return rc;
 }

@@ -263,6 +263,17 @@ int
 ep_write_file_atomic(int dirfd, const char *name, const void *data,
 		     size_t len, uid_t uid, gid_t gid, bool do_fsync)
 {
+	struct ep_span part = {data, len};
+
+	return ep_write_parts_atomic(dirfd, name, &part, 1, uid, gid,
+				     do_fsync);
+}
+
+int
+ep_write_parts_atomic(int dirfd, const char *name,
+		      const struct ep_span *parts, size_t n_parts, uid_t uid,
+		      gid_t gid, bool do_fsync)
+{
 	char tmp[NAME_MAX + 1];
 	size_t namelen = strlen(name);
 	bool have_tmp = false;
@@ -302,8 +313,9 @@ ep_write_file_atomic(int dirfd, const char *name, const void *data,
 	}
 	if ((rc = chown_if_wanted(fd, uid, gid)) < 0)
 		goto out;
-	if ((rc = write_all(fd, data, len)) < 0)
-		goto out;
+	for (size_t i = 0; i < n_parts; i++)
+		if ((rc = write_all(fd, parts[i].p, parts[i].len)) < 0)
+			goto out;
 	if (do_fsync && fsync(fd) < 0) {
 		rc = neg_errno();
 		goto out;

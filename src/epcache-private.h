@@ -26,7 +26,7 @@
 #define EP_CACHE_FILE "entry-points.json"
 #define EP_CACHE_LOCK "lock"
 #define EP_CACHE_FORMAT "epcache-entry-points"
-#define EP_CACHE_VERSION 2
+#define EP_CACHE_VERSION 3
 /* Groups are found through a hash table of this many index parts, so that
  * finding one group costs the same in a cache of 10 groups or 10,000. */
 #define EP_CACHE_BUCKETS 64
@@ -71,8 +71,12 @@ void ep_buf_release(struct ep_buf *b);
 /* Read a whole file relative to dirfd (O_NOFOLLOW is NOT used: symlinks in
  * site directories are legitimate). Refuses non-regular files with -EISDIR
  * (directories) or -EINVAL (fifos, devices) so that a FIFO never blocks.
- * The result is NUL-terminated; *len excludes the NUL. */
-int ep_read_file_at(int dirfd, const char *name, char **data, size_t *len);
+ * The result is NUL-terminated; *len excludes the NUL. @st (may be NULL)
+ * gets the file's fstat(), taken before the data was read (a change while
+ * it is read gives the file a later stamp than the one recorded). */
+struct stat;
+int ep_read_file_at(int dirfd, const char *name, char **data, size_t *len,
+		    struct stat *st);
 
 char *ep_strndup(const char *s, size_t n);
 
@@ -120,6 +124,8 @@ char *ep_name_legacy_normalize(const char *s, size_t len);
 
 /* ------------------------------------------------------- entry points */
 
+/* In an ep_entry_list, one allocation owned through @group holds all
+ * three strings (ep_entry_list_release() frees it). */
 struct ep_entry {
 	char *group;
 	char *name;
@@ -186,9 +192,31 @@ struct ep_stamp {
 	int64_t cnsec;
 };
 
-/* Strict mode records these paths below each distribution (see scanner.c) */
+/* Strict mode records these paths below each distribution (see scanner.c);
+ * the other modes only the first, the distribution itself. */
 #define EP_N_STAMPS 4
+enum {
+	EP_STAMP_DIST,
+	EP_STAMP_ENTRY_POINTS,
+	EP_STAMP_METADATA,
+	EP_STAMP_PKG_INFO,
+};
 extern const char *const ep_stamp_names[EP_N_STAMPS];
+
+/* Bytes of a previous cache, for a rebuild that takes a record over: it
+ * copies them instead of writing the same bytes again. */
+struct ep_span {
+	const char *p;
+	size_t len;
+};
+
+struct ep_dist_raw {
+	struct ep_span record;	   /* {"path":...} in DISTS */
+	size_t shadowed_at;	   /* the "shadowed" value inside it */
+	size_t shadowed_len;
+	struct ep_span stamps;	   /* its STAMPS rows, with the commas between */
+	const struct ep_span *tails; /* per entry: "name","value" */
+};
 
 struct ep_dist {
 	char *path;	  /* child name: "foo-1.0.dist-info", "EGG-INFO" */
@@ -206,6 +234,8 @@ struct ep_dist {
 	/* 1 + its index in the previous scan it was taken from, or 0; then
 	 * all but the path live in that scan's arena */
 	size_t prev_index;
+	/* read back from a cache: where it was (NULL in a scan) */
+	const struct ep_dist_raw *raw;
 };
 
 struct ep_scan {
@@ -219,20 +249,26 @@ struct ep_scan {
 	 * into @arena, every entries.v into @arena_entries. */
 	char *arena;
 	struct ep_entry *arena_entries;
+	/* ep_cache_read_dists(): the part's bytes as they were, and where
+	 * each record and entry was in them */
+	char *raw_dists, *raw_stamps;
+	struct ep_dist_raw *raws;
+	struct ep_span *raw_tails;
 };
 
 /*
  * Scan one path entry as importlib.metadata's FastPath/Lookup would.
  * @display is the path entry as given (used for messages and to decide
  * whether it is a .egg); @dirfd an open directory fd for it.
- * With @stamps, the strict-mode stamps of each dist are filled in.
+ * The first @n_stamps stamps of each dist are filled in (0, 1 or
+ * EP_N_STAMPS; see ep_stamps_per_dist()).
  */
 int ep_scan_dir(struct epcache *ctx, const char *display, int dirfd,
-		bool stamps, struct ep_scan *out);
+		size_t n_stamps, struct ep_scan *out);
 /*
- * As ep_scan_dir() with stamps, but a distribution whose child name is in
- * @prev (a previous scan of this directory with stamps, e.g. from
- * ep_cache_read_dists()) and whose four stamps all still equal the
+ * As ep_scan_dir(), but a distribution whose child name is in @prev (a
+ * previous scan of this directory with the same @n_stamps, e.g. from
+ * ep_cache_read_dists()) and whose @n_stamps stamps all still equal the
  * recorded ones is taken over from @prev instead of being read again;
  * the records taken are moved out of @prev (left with their path only)
  * and still live in its arena, so @prev must outlive @out;
@@ -242,7 +278,8 @@ int ep_scan_dir(struct epcache *ctx, const char *display, int dirfd,
  * equal stamp means an unchanged file.
  */
 int ep_scan_dir_reuse(struct epcache *ctx, const char *display, int dirfd,
-		      struct ep_scan *prev, struct ep_scan *out);
+		      size_t n_stamps, struct ep_scan *prev,
+		      struct ep_scan *out);
 /* Move the records @scan took from @prev back, then release @scan. */
 void ep_scan_give_back(struct ep_scan *scan, struct ep_scan *prev);
 void ep_scan_release(struct ep_scan *s);
@@ -267,6 +304,11 @@ bool ep_dir_identity_equal(const struct ep_dir_identity *a,
 			   const struct ep_dir_identity *b);
 bool ep_fs_needs_checksum(int dirfd);
 int ep_stamp_get(int dirfd, const char *name, struct ep_stamp *st);
+void ep_stamp_from_stat(const struct stat *sb, struct ep_stamp *st);
+/* How many stamps per distribution a cache of @mode records: strict mode
+ * compares every file at lookup; the others need the distribution's
+ * directory alone, for a rebuild to decide what it may take over. */
+size_t ep_stamps_per_dist(enum epcache_mode mode);
 bool ep_stamp_equal(const struct ep_stamp *a, const struct ep_stamp *b);
 /* The filesystem's own clock: touch @fd and read back its mtime. */
 int ep_fs_now(int fd, struct timespec *now);
@@ -315,6 +357,10 @@ int ep_cache_lock(int cachedirfd, uid_t uid, gid_t gid, int *lockfd_out);
  */
 int ep_write_file_atomic(int dirfd, const char *name, const void *data,
 			 size_t len, uid_t uid, gid_t gid, bool do_fsync);
+/* The same, with the file's contents the concatenation of @parts. */
+int ep_write_parts_atomic(int dirfd, const char *name,
+			  const struct ep_span *parts, size_t n_parts,
+			  uid_t uid, gid_t gid, bool do_fsync);
 /* Remove the cache subdirectory (cache file, lock, stray temp files). */
 int ep_cachedir_remove(int sitefd);
 
@@ -340,6 +386,12 @@ struct ep_cache_header {
 /* Serialise a scan into cache bytes (layout in cache-format.md). */
 int ep_cache_serialize(const struct ep_scan *scan, enum epcache_mode mode,
 		       const struct ep_dir_identity *id, struct ep_buf *out);
+/* The same bytes in two parts, @head then @tail (the file is their
+ * concatenation): the large part is never copied. */
+int ep_cache_serialize_parts(const struct ep_scan *scan,
+			     enum epcache_mode mode,
+			     const struct ep_dir_identity *id,
+			     struct ep_buf *head, struct ep_buf *tail);
 
 struct ep_cache_file {
 	int fd;

@@ -109,10 +109,17 @@ enum epcache_lookup_flags {
  * EPCACHE_REBUILD_IF_STALE: leave a cache that is fresh alone.
  * EPCACHE_REBUILD_NO_FSYNC: skip fsync (also when the environment has
  * PKGSYSTEM_ENABLE_FSYNC=0, like update-mime-database).
+ * EPCACHE_REBUILD_FULL: read every distribution again. Without it, the
+ * record of a distribution whose directory (in strict mode: whose
+ * directory and files) still has the identity the previous cache
+ * recorded is taken over unread. Installers replace files by rename,
+ * which changes the directory; a file rewritten in place does not, and
+ * needs this flag (or strict mode) to be read again.
  */
 enum epcache_rebuild_flags {
 	EPCACHE_REBUILD_IF_STALE = (1 << 0),
 	EPCACHE_REBUILD_NO_FSYNC = (1 << 1),
+	EPCACHE_REBUILD_FULL = (1 << 2),
 };
 
 /**

@@ -155,14 +155,26 @@ ep_stamp_get(int dirfd, const char *name, struct ep_stamp *st)
 			return 0;
 		return -errno;
 	}
-	st->present = true;
-	st->ino = (uint64_t)sb.st_ino;
-	st->size = (int64_t)sb.st_size;
-	st->sec = (int64_t)sb.st_mtim.tv_sec;
-	st->nsec = (int64_t)sb.st_mtim.tv_nsec;
-	st->csec = (int64_t)sb.st_ctim.tv_sec;
-	st->cnsec = (int64_t)sb.st_ctim.tv_nsec;
+	ep_stamp_from_stat(&sb, st);
 	return 0;
+}
+
+void
+ep_stamp_from_stat(const struct stat *sb, struct ep_stamp *st)
+{
+	st->present = true;
+	st->ino = (uint64_t)sb->st_ino;
+	st->size = (int64_t)sb->st_size;
+	st->sec = (int64_t)sb->st_mtim.tv_sec;
+	st->nsec = (int64_t)sb->st_mtim.tv_nsec;
+	st->csec = (int64_t)sb->st_ctim.tv_sec;
+	st->cnsec = (int64_t)sb->st_ctim.tv_nsec;
+}
+
+size_t
+ep_stamps_per_dist(enum epcache_mode mode)
+{
+	return mode == EPCACHE_MODE_STRICT ? EP_N_STAMPS : 1;
 }
 
 bool

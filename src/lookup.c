@@ -236,9 +236,9 @@ scan_unchanged(struct epcache_lookup *lk, struct ep_path *p)
 
 	for (int attempt = 0;; attempt++) {
 		if ((rc = ep_dir_identity_get(p->dirfd, false, &before)) < 0)
-			return ep_scan_dir(lk->ctx, p->path, p->dirfd, false,
+			return ep_scan_dir(lk->ctx, p->path, p->dirfd, 0,
 					   &p->scan);
-		if ((rc = ep_scan_dir(lk->ctx, p->path, p->dirfd, false,
+		if ((rc = ep_scan_dir(lk->ctx, p->path, p->dirfd, 0,
 				      &p->scan)) < 0)
 			return rc;
 		if (attempt == 4 ||

@@ -129,6 +129,11 @@ stamps_racy(const struct ep_scan *scan, const struct timespec *t0,
  * distribution directory modified since the scan began may have been read
  * half-written. Checked after the scan, in every mode; what is written
  * later still is caught by the installer's trigger, or by strict mode.
+ * Records taken over from the previous cache were not read, and their
+ * directory was stat()ed during this scan already: a change to it since
+ * then gives it a stamp the next rebuild sees differ (and an installer
+ * changing it runs its trigger afterwards), so they are not stat()ed
+ * again, which would be most of an incremental rebuild's system calls.
  */
 static bool
 dists_racy(int sitefd, const struct ep_scan *scan, const struct timespec *t0,
@@ -139,6 +144,8 @@ dists_racy(int sitefd, const struct ep_scan *scan, const struct timespec *t0,
 	for (size_t i = 0; i < scan->n; i++) {
 		struct ep_stamp st;
 
+		if (scan->dists[i].prev_index)
+			continue;
 		/* gone or unreadable: not ours to wait for */
 		if (ep_stamp_get(sitefd, scan->dists[i].path, &st) < 0)
 			continue;
@@ -322,6 +329,11 @@ load_previous(struct epcache *ctx, const char *dir, int sitefd, int cachefd,
 	egg = ep_egg_name_for_path(dir);
 	if (cf.hdr.mode != mode) {
 		why = "previous cache has another mode";
+	} else if (strcmp(cf.hdr.generator,
+			  "epcache " EPCACHE_VERSION_STRING) != 0) {
+		/* what is taken over is copied byte for byte: only from
+		 * a cache this very writer wrote */
+		why = "previous cache was written by another generator";
 	} else if ((cf.hdr.egg_name || egg) &&
 		   (!cf.hdr.egg_name || !egg ||
 		    strcmp(cf.hdr.egg_name, egg) != 0)) {
@@ -348,7 +360,7 @@ out:
 static int
 scan_stable(struct epcache *ctx, const char *dir, int sitefd, int lockfd,
 	    enum epcache_mode mode, struct ep_scan *prev, struct ep_scan *scan,
-	    struct ep_buf *out)
+	    struct ep_buf *head, struct ep_buf *tail)
 {
 	struct ep_dir_identity idbuf, *id = &idbuf;
 	struct held_log held = {0};
@@ -375,7 +387,8 @@ scan_stable(struct epcache *ctx, const char *dir, int sitefd, int lockfd,
 		/* Stamps in every mode: the next rebuild reuses what they
 		 * show unchanged. */
 		hold_begin(ctx, &held);
-		rc = ep_scan_dir_reuse(ctx, dir, sitefd, prev, scan);
+		rc = ep_scan_dir_reuse(ctx, dir, sitefd,
+				       ep_stamps_per_dist(mode), prev, scan);
 		hold_end(ctx, &held);
 		if (rc < 0) {
 			hold_replay(ctx, &held);
@@ -389,7 +402,8 @@ scan_stable(struct epcache *ctx, const char *dir, int sitefd, int lockfd,
 		 * directory, is caught if it appears before the checks (and
 		 * only strict mode catches it after them).
 		 */
-		if ((rc = ep_cache_serialize(scan, mode, id, out)) < 0 ||
+		if ((rc = ep_cache_serialize_parts(scan, mode, id, head,
+						   tail)) < 0 ||
 		    (rc = ep_dir_identity_get(sitefd, false, &after)) < 0) {
 			ep_scan_give_back(scan, prev);
 			goto out;
@@ -433,7 +447,8 @@ epcache_rebuild(struct epcache *ctx, const char *dir, enum epcache_mode mode,
 		unsigned int flags, bool *rebuilt_out)
 {
 	struct ep_scan scan = {0}, prev = {0};
-	struct ep_buf out = {0};
+	struct ep_buf head = {0}, tail = {0};
+	struct ep_span parts[2];
 	struct stat st;
 	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
@@ -480,14 +495,21 @@ epcache_rebuild(struct epcache *ctx, const char *dir, enum epcache_mode mode,
 		rc = 0;
 	}
 
-	if ((rc = load_previous(ctx, dir, sitefd, cachefd, mode, &prev)) < 0 ||
+	if (flags & EPCACHE_REBUILD_FULL)
+		ep_log_debug(ctx, "%s: full scan: asked for", dir);
+	else if ((rc = load_previous(ctx, dir, sitefd, cachefd, mode,
+				     &prev)) < 0)
+		goto out;
+	if (
 	    (rc = scan_stable(ctx, dir, sitefd, lockfd, mode, &prev, &scan,
-			      &out)) < 0)
+			      &head, &tail)) < 0)
 		goto out;
 	ep_log_info(ctx, "%s: %zu of %zu distributions reused from the "
 		    "previous cache", dir, scan.n_reused, scan.n);
-	rc = ep_write_file_atomic(cachefd, EP_CACHE_FILE, out.data, out.len,
-				  uid, gid, fsync_wanted(flags));
+	parts[0] = (struct ep_span){head.data, head.len};
+	parts[1] = (struct ep_span){tail.data, tail.len};
+	rc = ep_write_parts_atomic(cachefd, EP_CACHE_FILE, parts, 2, uid, gid,
+				   fsync_wanted(flags));
 	if (rc < 0)
 		goto out;
 	if (rebuilt_out)
@@ -495,7 +517,8 @@ epcache_rebuild(struct epcache *ctx, const char *dir, enum epcache_mode mode,
 	ep_log_debug(ctx, "%s: cache written (%zu distributions)", dir,
 		     scan.n);
 out:
-	ep_buf_release(&out);
+	ep_buf_release(&head);
+	ep_buf_release(&tail);
 	ep_scan_release(&scan);
 	ep_scan_release(&prev);
 	/* Closing the lock fd releases the flock. */

@@ -225,18 +225,39 @@ transient_error(int err)
 	       err == -ENOBUFS || err == -EINTR;
 }
 
+/*
+ * Read DIST/FILE; @st (may be NULL) gets its stamp as read, or "absent"
+ * when there is no such file. A file that cannot be opened is stat()ed
+ * on its own for its stamp: strict mode must see it change when it
+ * becomes readable.
+ */
 static int
 read_dist_file(struct epcache *ctx, const char *display, int dirfd,
 	       const char *dist, const char *file, char **data, size_t *len,
-	       size_t *n_warnings)
+	       size_t *n_warnings, struct ep_stamp *st)
 {
 	struct ep_buf rel = {0};
+	struct stat sb;
 	int rc;
 
 	*data = NULL;
+	if (st)
+		memset(st, 0, sizeof(*st));
 	if ((rc = ep_buf_set_path(&rel, dist, file)) < 0)
 		goto out;
-	rc = ep_read_file_at(dirfd, rel.data, data, len);
+	rc = ep_read_file_at(dirfd, rel.data, data, len, st ? &sb : NULL);
+	if (rc == 0 && st)
+		ep_stamp_from_stat(&sb, st);
+	else if (rc < 0 && rc != -ENOENT && rc != -ENOTDIR && rc != -ENOMEM &&
+		 st) {
+		int src = ep_stamp_get(dirfd, rel.data, st);
+
+		if (src == -ENOMEM) {
+			rc = src;
+			goto out;
+		}
+		/* EIO and friends fail the rebuild below anyway */
+	}
 	if (rc == -ENOMEM)
 		goto out;
 	if (transient_error(rc)) {
@@ -258,25 +279,47 @@ out:
 }
 
 /* Distribution.metadata: METADATA, else PKG-INFO, else the path itself
- * (an egg-info file); an empty file counts as absent, as `or` does. */
+ * (an egg-info file); an empty file counts as absent, as `or` does.
+ * With @n_stamps, the stamps of METADATA and PKG-INFO are filled in from
+ * the reads; strict mode also stat()s a PKG-INFO it did not need. */
 static int
 read_metadata(struct epcache *ctx, const char *display, int dirfd,
-	      struct ep_dist *dist, size_t *n_warnings)
+	      struct ep_dist *dist, size_t n_stamps, size_t *n_warnings)
 {
 	static const char *const files[] = {"METADATA", "PKG-INFO", ""};
+	static const int stamp_of[] = {EP_STAMP_METADATA, EP_STAMP_PKG_INFO,
+				       -1};
 	char *data = NULL;
 	size_t len = 0, i;
 	int rc = 0;
 
 	for (i = 0; i < 3; i++) {
+		struct ep_stamp *st = NULL;
+
+		/* free with the read: the rebuild's racy checks use them in
+		 * every mode, even where the cache does not record them */
+		if (n_stamps > 0 && stamp_of[i] >= 0)
+			st = &dist->st[stamp_of[i]];
 		rc = read_dist_file(ctx, display, dirfd, dist->path, files[i],
-				    &data, &len, n_warnings);
+				    &data, &len, n_warnings, st);
 		if (rc < 0)
 			return rc;
 		if (data && len > 0)
 			break;
 		free(data);
 		data = NULL;
+	}
+	/* METADATA was enough: PKG-INFO still has a stamp to record */
+	if (i == 0 && n_stamps == EP_N_STAMPS) {
+		struct ep_buf rel = {0};
+
+		rc = ep_buf_set_path(&rel, dist->path, "PKG-INFO");
+		if (rc == 0)
+			rc = ep_stamp_get(dirfd, rel.data,
+					  &dist->st[EP_STAMP_PKG_INFO]);
+		ep_buf_release(&rel);
+		if (rc < 0)
+			goto out;
 	}
 	if (!data)
 		return 0;
@@ -293,13 +336,14 @@ read_metadata(struct epcache *ctx, const char *display, int dirfd,
 		(*n_warnings)++;
 		rc = 0;
 	}
+out:
 	free(data);
 	return rc;
 }
 
 static int
 read_entry_points(struct epcache *ctx, const char *display, int dirfd,
-		  struct ep_dist *dist, size_t *n_warnings)
+		  struct ep_dist *dist, size_t n_stamps, size_t *n_warnings)
 {
 	struct ep_buf where = {0};
 	char *data = NULL;
@@ -307,7 +351,9 @@ read_entry_points(struct epcache *ctx, const char *display, int dirfd,
 	int rc;
 
 	rc = read_dist_file(ctx, display, dirfd, dist->path,
-			    "entry_points.txt", &data, &len, n_warnings);
+			    "entry_points.txt", &data, &len, n_warnings,
+			    n_stamps > 0 ? &dist->st[EP_STAMP_ENTRY_POINTS]
+				    : NULL);
 	if (rc < 0 || !data)
 		return rc;
 	rc = ep_buf_printf(&where, "%s/%s/entry_points.txt", display,
@@ -325,13 +371,14 @@ out:
 	return rc;
 }
 
+/* The stamps of the distribution's files by stat() alone (@from on) */
 static int
-fill_stamps(int dirfd, struct ep_dist *dist)
+fill_stamps(int dirfd, struct ep_dist *dist, size_t from, size_t to)
 {
 	struct ep_buf rel = {0};
 	int rc = 0;
 
-	for (size_t i = 0; i < EP_N_STAMPS; i++) {
+	for (size_t i = from; i < to; i++) {
 		if ((rc = ep_buf_set_path(&rel, dist->path,
 					  ep_stamp_names[i])) < 0 ||
 		    (rc = ep_stamp_get(dirfd, rel.data, &dist->st[i])) < 0)
@@ -370,11 +417,11 @@ scan_add(struct ep_scan *s, struct ep_dist *d)
 	return 0;
 }
 
-/* The previous record of @c, if its files still have the recorded
- * stamps (then their contents are what was read last time). */
+/* The previous record of @c, if the stamps a cache of this mode keeps
+ * are unchanged (then so is what was read last time). */
 static struct ep_dist *
 reusable(struct ep_scan *prev, const struct ep_strset *prev_paths,
-	 const struct child *c, const struct ep_dist *d)
+	 size_t n_stamps, const struct child *c, const struct ep_dist *d)
 {
 	struct ep_dist *p;
 	size_t idx;
@@ -384,16 +431,24 @@ reusable(struct ep_scan *prev, const struct ep_strset *prev_paths,
 	p = &prev->dists[idx];
 	if (!p->normalized || p->egg != c->egg || p->n_warnings > 0)
 		return NULL;
-	for (size_t k = 0; k < EP_N_STAMPS; k++)
+	for (size_t k = 0; k < n_stamps; k++)
 		if (!ep_stamp_equal(&p->st[k], &d->st[k]))
 			return NULL;
 	return p;
 }
 
+/*
+ * One distribution. The stamp of its directory comes first, by stat(),
+ * in both cases: an installer writing into it afterwards changes it, and
+ * the rebuild's late check catches that. The file stamps come from the
+ * reads themselves (the fstat of the open file), or, for strict mode to
+ * decide about reuse, from stat() beforehand.
+ */
 static int
-scan_one(struct epcache *ctx, const char *display, int dirfd, bool stamps,
-	 struct ep_scan *prev, const struct ep_strset *prev_paths,
-	 struct ep_strset *seen, const struct child *c, struct ep_scan *out)
+scan_one(struct epcache *ctx, const char *display, int dirfd,
+	 size_t n_stamps, struct ep_scan *prev,
+	 const struct ep_strset *prev_paths, struct ep_strset *seen,
+	 const struct child *c, struct ep_scan *out)
 {
 	struct ep_dist d = {0}, *p;
 	char *stem_name = NULL;
@@ -404,27 +459,25 @@ scan_one(struct epcache *ctx, const char *display, int dirfd, bool stamps,
 	if (!d.path)
 		return -ENOMEM;
 	d.egg = c->egg;
-	/* Reuse needs the stamps first; a fresh read takes them after
-	 * reading, so that a file changed meanwhile looks racy (rebuild.c). */
-	if (prev && (rc = fill_stamps(dirfd, &d)) < 0)
+	if (n_stamps > 0 &&
+	    (rc = fill_stamps(dirfd, &d, 0, prev ? n_stamps : 1)) < 0)
 		goto out;
-	if ((p = reusable(prev, prev_paths, c, &d))) {
+	if ((p = reusable(prev, prev_paths, n_stamps, c, &d))) {
 		d.normalized = p->normalized;
 		d.name = p->name;
 		d.version = p->version;
 		d.entries = p->entries;
+		d.raw = p->raw;
 		d.prev_index = (size_t)(p - prev->dists) + 1;
 		p->normalized = p->name = p->version = NULL;
 		memset(&p->entries, 0, sizeof(p->entries));
 		out->n_reused++;
 		goto dedup;
 	}
-	if ((rc = read_entry_points(ctx, display, dirfd, &d,
+	if ((rc = read_entry_points(ctx, display, dirfd, &d, n_stamps,
 				    &out->n_warnings)) < 0 ||
-	    (rc = read_metadata(ctx, display, dirfd, &d,
+	    (rc = read_metadata(ctx, display, dirfd, &d, n_stamps,
 				  &out->n_warnings)) < 0)
-		goto out;
-	if ((stamps || prev) && (rc = fill_stamps(dirfd, &d)) < 0)
 		goto out;
 	d.n_warnings = out->n_warnings - warnings;
 
@@ -466,8 +519,8 @@ out:
 }
 
 static int
-scan_dir(struct epcache *ctx, const char *display, int dirfd, bool stamps,
-	 struct ep_scan *prev, struct ep_scan *out)
+scan_dir(struct epcache *ctx, const char *display, int dirfd,
+	 size_t n_stamps, struct ep_scan *prev, struct ep_scan *out)
 {
 	struct ep_strset seen = {0}, prev_paths = {0};
 	struct child *children = NULL;
@@ -475,6 +528,8 @@ scan_dir(struct epcache *ctx, const char *display, int dirfd, bool stamps,
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
+	if (prev && prev->n == 0)
+		prev = NULL;
 	for (size_t i = 0; prev && i < prev->n && rc >= 0; i++)
 		if (prev->dists[i].path)
 			rc = ep_strset_put(&prev_paths, prev->dists[i].path, i);
@@ -485,8 +540,8 @@ scan_dir(struct epcache *ctx, const char *display, int dirfd, bool stamps,
 	if (rc < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		rc = scan_one(ctx, display, dirfd, stamps, prev, &prev_paths,
-			      &seen, &children[i], out);
+		rc = scan_one(ctx, display, dirfd, n_stamps, prev,
+			      &prev_paths, &seen, &children[i], out);
 		if (rc < 0)
 			goto out;
 	}
@@ -502,17 +557,17 @@ out:
 }
 
 int
-ep_scan_dir(struct epcache *ctx, const char *display, int dirfd, bool stamps,
-	    struct ep_scan *out)
+ep_scan_dir(struct epcache *ctx, const char *display, int dirfd,
+	    size_t n_stamps, struct ep_scan *out)
 {
-	return scan_dir(ctx, display, dirfd, stamps, NULL, out);
+	return scan_dir(ctx, display, dirfd, n_stamps, NULL, out);
 }
 
 int
 ep_scan_dir_reuse(struct epcache *ctx, const char *display, int dirfd,
-		  struct ep_scan *prev, struct ep_scan *out)
+		  size_t n_stamps, struct ep_scan *prev, struct ep_scan *out)
 {
-	return scan_dir(ctx, display, dirfd, true, prev, out);
+	return scan_dir(ctx, display, dirfd, n_stamps, prev, out);
 }
 
 void
@@ -541,6 +596,10 @@ ep_scan_release(struct ep_scan *s)
 		dist_release(&s->dists[i]);
 	free(s->arena);
 	free(s->arena_entries);
+	free(s->raw_dists);
+	free(s->raw_stamps);
+	free(s->raws);
+	free(s->raw_tails);
 	free(s->dists);
 	free(s->egg_name);
 	memset(s, 0, sizeof(*s));

@@ -53,6 +53,7 @@ struct options {
 	bool mode_given;
 	enum verbosity verbosity;
 	bool if_stale;
+	bool full;
 	bool all;
 	const char *config_file;
 	const char *root; /* --root, else DPKG_ROOT; NULL for none */
@@ -83,6 +84,9 @@ usage(FILE *fp)
 		"      --root DIR     prefix DIR to every directory and to the default\n"
 		"                     configuration files (default: $DPKG_ROOT)\n"
 		"  -n, --if-stale     only rebuild caches that are not fresh\n"
+		"  -f, --full         read every distribution again, taking nothing over\n"
+		"                     from the previous cache (after editing a file\n"
+		"                     inside a distribution in place)\n"
 		"      --check        write nothing; exit 0 iff every cache is fresh,\n"
 		"                     3 if one is not\n"
 		"      --remove       remove the caches\n"
@@ -111,6 +115,7 @@ parse_options(int argc, char **argv, struct options *opts)
 	};
 	static const struct option long_options[] = {
 		{ "if-stale", no_argument, NULL, 'n' },
+		{ "full", no_argument, NULL, 'f' },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "remove", no_argument, NULL, OPT_REMOVE },
 		{ "mode", required_argument, NULL, OPT_MODE },
@@ -126,11 +131,14 @@ parse_options(int argc, char **argv, struct options *opts)
 	bool do_check = false, do_remove = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "anvqVh", long_options, NULL)) !=
+	while ((c = getopt_long(argc, argv, "afnvqVh", long_options, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'n':
 			opts->if_stale = true;
+			break;
+		case 'f':
+			opts->full = true;
 			break;
 		case OPT_CHECK:
 			do_check = true;
@@ -232,6 +240,8 @@ rebuild_flags(const struct options *opts, const struct ep_config *cfg)
 
 	if (opts->if_stale)
 		flags |= EPCACHE_REBUILD_IF_STALE;
+	if (opts->full)
+		flags |= EPCACHE_REBUILD_FULL;
 	if (!cfg->fsync)
 		flags |= EPCACHE_REBUILD_NO_FSYNC;
 

@@ -128,11 +128,21 @@ ep_strndup(const char *s, size_t n)
 	return p;
 }
 
+/*
+ * open, fstat, read, close: four system calls for the usual file. The
+ * type is checked before anything is read: a FIFO or a device planted
+ * (or symlinked) as a metadata file is never read from. The size fstat
+ * gives sizes the buffer one byte larger, so that one short read of
+ * exactly that size is the end; anything else (a file growing, FUSE,
+ * procfs) reads on until read() returns 0, as Python does.
+ */
 int
-ep_read_file_at(int dirfd, const char *name, char **data, size_t *len)
+ep_read_file_at(int dirfd, const char *name, char **data, size_t *len,
+		struct stat *st_out)
 {
 	struct ep_buf b = {0};
 	struct stat st;
+	size_t size;
 	int fd, rc = 0;
 
 	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
@@ -151,14 +161,18 @@ ep_read_file_at(int dirfd, const char *name, char **data, size_t *len)
 		rc = -EINVAL;
 		goto out;
 	}
-	if (st.st_size > 0 && (rc = buf_reserve(&b, (size_t)st.st_size)) < 0)
+	size = st.st_size > 0 ? (size_t)st.st_size : 0;
+	if ((rc = buf_reserve(&b, size + 1)) < 0)
 		goto out;
 	for (;;) {
+		size_t want;
 		ssize_t r;
 
-		if ((rc = buf_reserve(&b, 65536)) < 0)
+		if (b.cap - b.len - 1 == 0 &&
+		    (rc = buf_reserve(&b, 65536)) < 0)
 			goto out;
-		r = read(fd, b.data + b.len, b.cap - b.len - 1);
+		want = b.cap - b.len - 1;
+		r = read(fd, b.data + b.len, want);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -168,12 +182,16 @@ ep_read_file_at(int dirfd, const char *name, char **data, size_t *len)
 		if (r == 0)
 			break;
 		b.len += (size_t)r;
+		if (b.len == size && (size_t)r < want)
+			break;
 	}
 	b.data[b.len] = '\0';
 	*len = b.len;
 	*data = ep_buf_steal(&b);
 	if (!*data)
 		rc = -ENOMEM;
+	else if (st_out)
+		*st_out = st;
 out:
 	if (rc < 0)
 		ep_buf_release(&b);

@@ -17,6 +17,10 @@
 #include <unistd.h>
 
 #include "epcache-private.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define VERSION_STR STR(EP_CACHE_VERSION)
 #include "fixtures.h"
 
 static char *site;
@@ -50,7 +54,7 @@ make_site(void)
 }
 
 static void
-scan_site(struct ep_scan *s, bool stamps)
+scan_site(struct ep_scan *s, size_t stamps)
 {
 	int fd = open(site, O_RDONLY | O_DIRECTORY);
 
@@ -68,7 +72,7 @@ serialize_site(struct ep_buf *out, enum epcache_mode mode)
 
 	ck_assert_int_eq(ep_dir_identity_get(fd, false, &id), 0);
 	close(fd);
-	scan_site(&s, mode == EPCACHE_MODE_STRICT);
+	scan_site(&s, ep_stamps_per_dist(mode));
 	ck_assert_int_eq(ep_cache_serialize(&s, mode, &id, out), 0);
 	ep_scan_release(&s);
 }
@@ -318,7 +322,7 @@ END_TEST
 /* A header of the right shape; %s are: mode, dev, mtime, names range,
  * stamps range, buckets, separator. */
 #define HDR_FMT                                                              \
-	"{\"header\":{\"format\":\"epcache-entry-points\",\"version\":2,"     \
+	"{\"header\":{\"format\":\"epcache-entry-points\",\"version\":" VERSION_STR ","     \
 	"\"generator\":\"x\",\"mode\":\"%s\",\"directory\":{\"dev\":\"%s\","   \
 	"\"ino\":\"2\",\"mtime\":%s,\"names_checksum\":null},\"egg\":null,"   \
 	"\"counts\":{},\"index\":{\"names\":%s,\"distributions\":[0,2],"      \
@@ -430,12 +434,16 @@ START_TEST(test_unknown_version)
 {
 	const char *v1 = "{\"header\":{\"format\":\"epcache-entry-points\","
 			 "\"version\":1},\n\"data\":{}}\n";
-	const char *v3 = "{\"header\":{\"format\":\"epcache-entry-points\","
-			 "\"version\":3},\n\"data\":{}}\n";
+	const char *v2 = "{\"header\":{\"format\":\"epcache-entry-points\","
+			 "\"version\":2},\n\"data\":{}}\n";
+	const char *v4 = "{\"header\":{\"format\":\"epcache-entry-points\","
+			 "\"version\":4},\n\"data\":{}}\n";
 
-	/* version 1 had no stamps outside strict mode: not read any more */
+	/* version 1 had no stamps outside strict mode, version 2 four in
+	 * every mode: not read any more */
 	ck_assert_int_eq(read_everything(v1, strlen(v1)), -EPROTO);
-	ck_assert_int_eq(read_everything(v3, strlen(v3)), -EPROTO);
+	ck_assert_int_eq(read_everything(v2, strlen(v2)), -EPROTO);
+	ck_assert_int_eq(read_everything(v4, strlen(v4)), -EPROTO);
 }
 END_TEST
 
@@ -490,7 +498,7 @@ open_with_group(const char *part, const char *bucket, struct ep_cache_file *cf)
 	buckets = buckets_with(bk, range, 64);
 	ep_buf_printf(&f,
 		      "{\"header\":{\"format\":\"epcache-entry-points\","
-		      "\"version\":2,\"generator\":\"x\",\"mode\":\"mtime\","
+		      "\"version\":" VERSION_STR ",\"generator\":\"x\",\"mode\":\"mtime\","
 		      "\"directory\":{\"dev\":\"1\",\"ino\":\"2\",\"mtime\":[3,4],"
 		      "\"names_checksum\":null},\"egg\":null,\"index\":{\"names\":"
 		      "[1,%zu],\"distributions\":[1,%zu],\"stamps\":null,"
@@ -641,7 +649,7 @@ START_TEST(test_strict_relpaths_checked)
 
 		ep_buf_printf(&f,
 			      "{\"header\":{\"format\":\"epcache-entry-points\","
-			      "\"version\":2,\"generator\":\"x\",\"mode\":"
+			      "\"version\":" VERSION_STR ",\"generator\":\"x\",\"mode\":"
 			      "\"strict\",\"directory\":{\"dev\":\"1\",\"ino\":"
 			      "\"2\",\"mtime\":[3,4],\"names_checksum\":null},"
 			      "\"egg\":null,\"index\":{\"names\":[0,%zu],"
@@ -663,7 +671,8 @@ END_TEST
 /* The records an incremental rebuild takes over: anything off is refused,
  * so that the rebuild scans instead. data: [DISTS,STAMPS] */
 static int
-read_dists_of(const char *dists, const char *stamps, struct ep_scan *out)
+read_dists_of(const char *mode, const char *dists, const char *stamps,
+	      struct ep_scan *out)
 {
 	struct ep_buf f = {0};
 	struct ep_cache_file cf;
@@ -674,13 +683,13 @@ read_dists_of(const char *dists, const char *stamps, struct ep_scan *out)
 
 	ep_buf_printf(&f,
 		      "{\"header\":{\"format\":\"epcache-entry-points\","
-		      "\"version\":2,\"generator\":\"x\",\"mode\":\"mtime\","
+		      "\"version\":" VERSION_STR ",\"generator\":\"x\",\"mode\":\"%s\","
 		      "\"directory\":{\"dev\":\"1\",\"ino\":\"2\",\"mtime\":[3,4],"
 		      "\"names_checksum\":null},\"egg\":null,\"index\":{\"names\":"
 		      "[1,%zu],\"distributions\":[1,%zu],\"stamps\":[%zu,%zu],"
 		      "\"groups\":{\"count\":0,\"buckets\":%s}}},\n"
 		      "\"data\":[%s,%s]}\n",
-		      dl, dl, dl + 2, sl, nulls, dists, stamps);
+		      mode, dl, dl, dl + 2, sl, nulls, dists, stamps);
 	ck_assert_int_eq(ep_cache_open(memfd_with(f.data, f.len), NULL, &cf,
 				       &reason), 0);
 	rc = ep_cache_read_dists(&cf, out);
@@ -760,7 +769,7 @@ START_TEST(test_hostile_dists)
 	struct ep_scan s;
 
 	/* the construction itself is right */
-	ck_assert_int_eq(read_dists_of("[" D_OK "]", S_OK, &s), 0);
+	ck_assert_int_eq(read_dists_of("strict", "[" D_OK "]", S_OK, &s), 0);
 	ck_assert_uint_eq(s.n, 1);
 	ck_assert_str_eq(s.dists[0].path, "a-1.dist-info");
 	ck_assert_str_eq(s.dists[0].name, "A");
@@ -772,14 +781,29 @@ START_TEST(test_hostile_dists)
 	ck_assert(!s.dists[0].st[3].present);
 	ep_scan_release(&s);
 
+	/* the other modes record the distribution alone: one row, no more */
+	ck_assert_int_eq(read_dists_of("mtime", "[" D_OK "]",
+				       "[[\"a-1.dist-info\",\"5\",1,2,3,4,5]]", &s),
+			 0);
+	ck_assert(s.dists[0].st[0].present);
+	ck_assert_uint_eq(s.dists[0].st[0].ino, 5);
+	ck_assert(!s.dists[0].st[1].present);
+	ep_scan_release(&s);
+	ck_assert_int_eq(read_dists_of("trust", "[" D_OK "]", S_OK, &s),
+			 -EBADMSG);
+	ep_scan_release(&s);
+	ck_assert_int_eq(read_dists_of("mtime", "[" D_OK "]", "[]", &s),
+			 -EBADMSG);
+	ep_scan_release(&s);
+
 	for (size_t i = 0; i < sizeof(dists) / sizeof(dists[0]); i++) {
-		ck_assert_msg(read_dists_of(dists[i], S_OK, &s) == -EBADMSG,
+		ck_assert_msg(read_dists_of("strict", dists[i], S_OK, &s) == -EBADMSG,
 			      "dists %zu accepted", i);
 		ck_assert_uint_eq(s.n, 0);
 		ep_scan_release(&s);
 	}
 	for (size_t i = 0; i < sizeof(stamps) / sizeof(stamps[0]); i++) {
-		ck_assert_msg(read_dists_of("[" D_OK "]", stamps[i], &s) ==
+		ck_assert_msg(read_dists_of("strict", "[" D_OK "]", stamps[i], &s) ==
 				      -EBADMSG,
 			      "stamps %zu accepted", i);
 		ep_scan_release(&s);

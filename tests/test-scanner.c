@@ -57,7 +57,7 @@ teardown(void)
 }
 
 static void
-scan(const char *dir, bool stamps, struct ep_scan *s)
+scan(const char *dir, size_t stamps, struct ep_scan *s)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
@@ -92,7 +92,7 @@ START_TEST(test_discovery)
 	fx_write(site, "dist-info.txt", "x");
 	fx_mkdir(site, "qux.dist-info.old");
 	fx_mkdir(site, "EGG-INFO"); /* only special in a .egg path entry */
-	scan(site, false, &s);
+	scan(site, 0, &s);
 	ck_assert_uint_eq(s.n, 2);
 	ck_assert_ptr_null(s.egg_name);
 	ck_assert_str_eq(find(&s, "foo-1.0.dist-info")->normalized, "foo");
@@ -131,7 +131,7 @@ START_TEST(test_order_groups_by_key)
 			    : order[i][0] == 'd'      ? 2
 			    : strcmp(order[i], "a-b-3.egg-info") == 0 ? 3
 						      : 0;
-	scan(site, false, &s);
+	scan(site, 0, &s);
 	ck_assert_uint_eq(s.n, 5);
 	for (size_t i = 0; i + 1 < s.n; i++) {
 		size_t a = 0, b = 0, fa = 99, fb = 99;
@@ -186,7 +186,7 @@ START_TEST(test_names_from_stem_and_metadata)
 	fx_dist(site, "nover.dist-info", "NoVer", NULL, NULL);
 	fx_dist(site, "-1.0.dist-info", "Empty_Stem", "1", NULL);
 	fx_dist(site, "..dist-info", "Dots", "1", NULL);
-	scan(site, false, &s);
+	scan(site, 0, &s);
 	ck_assert_uint_eq(s.n, 4);
 	/* The directory name wins over Name: for the normalized name */
 	ck_assert_str_eq(find(&s, "Foo.Bar-1.0.dist-info")->normalized,
@@ -214,7 +214,7 @@ START_TEST(test_metadata_fallbacks)
 	/* no metadata at all */
 	fx_mkdir(site, "c-3.dist-info");
 	fx_write(site, "c-3.dist-info/entry_points.txt", "[g]\nc = c\n");
-	scan(site, false, &s);
+	scan(site, 0, &s);
 	ck_assert_uint_eq(s.n, 3);
 	ck_assert_str_eq(find(&s, "a-1.dist-info")->name, "A-From-PKG");
 	ck_assert_str_eq(find(&s, "a-1.dist-info")->version, "7");
@@ -243,7 +243,7 @@ START_TEST(test_bad_dists_warn)
 	/* entry_points.txt is a directory: read_text swallows it */
 	fx_dist(site, "w-1.dist-info", "w", "1", NULL);
 	fx_mkdir(site, "w-1.dist-info/entry_points.txt");
-	scan(site, false, &s);
+	scan(site, 0, &s);
 	ck_assert_uint_eq(s.n, 3);
 	ck_assert_uint_eq(find(&s, "y-1.dist-info")->entries.n, 1);
 	ck_assert_ptr_null(find(&s, "z-1.dist-info")->name);
@@ -261,7 +261,7 @@ START_TEST(test_bad_line_warning_names_file_and_line)
 	char *want;
 
 	fx_dist(site, "y-1.dist-info", "y", "1", "[g]\n\nok = m\nbroken\n");
-	scan(site, false, &s);
+	scan(site, 0, &s);
 	ck_assert_int_eq(n_warnings, 1);
 	ck_assert_int_gt(asprintf(&want, "%s/y-1.dist-info/entry_points.txt:4:",
 				  site), 0);
@@ -278,7 +278,7 @@ START_TEST(test_metadata_warning_names_file)
 
 	fx_write(site, "z-1.dist-info/METADATA", "Name: \xff\n");
 	fx_write_len(site, "n-1.egg-info", "Name: a\0b\nVersion: 1\n", 21);
-	scan(site, false, &s);
+	scan(site, 0, &s);
 	ck_assert_int_eq(n_warnings, 2);
 	ck_assert_ptr_null(find(&s, "n-1.egg-info")->name);
 	ep_scan_release(&s);
@@ -286,7 +286,7 @@ START_TEST(test_metadata_warning_names_file)
 	fx_rmrf(site);
 	fx_mkdir(site, "");
 	fx_write(site, "z-1.dist-info/METADATA", "Name: \xff\n");
-	scan(site, false, &s);
+	scan(site, 0, &s);
 	ck_assert_msg(strstr(last_warning,
 			     "z-1.dist-info/METADATA: metadata is not valid "
 			     "UTF-8") != NULL,
@@ -295,7 +295,7 @@ START_TEST(test_metadata_warning_names_file)
 	/* bad UTF-8 is the reason even with a harmless NUL in the body */
 	fx_write_len(site, "z-1.dist-info/METADATA",
 		     "Name: \xff\n\nbody \0 text\n", 21);
-	scan(site, false, &s);
+	scan(site, 0, &s);
 	ck_assert_msg(strstr(last_warning, "metadata is not valid UTF-8"),
 		      "%s", last_warning);
 	ep_scan_release(&s);
@@ -311,7 +311,7 @@ START_TEST(test_fifo_does_not_block)
 	p = fx_path(site, "f-1.dist-info/entry_points.txt");
 	ck_assert_int_eq(mkfifo(p, 0644), 0);
 	free(p);
-	scan(site, false, &s);
+	scan(site, 0, &s);
 	ck_assert_uint_eq(s.n, 1);
 	ck_assert_uint_eq(s.dists[0].entries.n, 0);
 	ck_assert_int_eq(n_warnings, 1);
@@ -363,7 +363,7 @@ START_TEST(test_stamps)
 	struct ep_scan s;
 
 	fx_dist(site, "s-1.dist-info", "s", "1", "[g]\ns = s\n");
-	scan(site, true, &s);
+	scan(site, EP_N_STAMPS, &s);
 	ck_assert_uint_eq(s.n, 1);
 	ck_assert(s.dists[0].st[0].present);
 	ck_assert(s.dists[0].st[1].present);
@@ -384,7 +384,7 @@ START_TEST(test_unreadable_dir)
 	/* A path entry that is not a directory fd at all */
 	close(fd);
 	fd = open("/dev/null", O_RDONLY);
-	ck_assert_int_lt(ep_scan_dir(ctx, "/dev/null", fd, false, &s), 0);
+	ck_assert_int_lt(ep_scan_dir(ctx, "/dev/null", fd, 0, &s), 0);
 	close(fd);
 }
 END_TEST

@@ -134,7 +134,7 @@ content_is(int dirfd, const char *name, const char *expected)
 	size_t len = 0;
 	bool same;
 
-	if (ep_read_file_at(dirfd, name, &data, &len) < 0)
+	if (ep_read_file_at(dirfd, name, &data, &len, NULL) < 0)
 		return false;
 	same = len == strlen(expected) && memcmp(data, expected, len) == 0;
 	free(data);
@@ -604,12 +604,76 @@ START_TEST(test_write_large)
 	ck_assert_int_eq(ep_write_file_atomic(cfd, EP_CACHE_FILE, data, len,
 					      (uid_t)-1, (gid_t)-1, false),
 			 0);
-	ck_assert_int_eq(ep_read_file_at(cfd, EP_CACHE_FILE, &back, &backlen),
+	ck_assert_int_eq(ep_read_file_at(cfd, EP_CACHE_FILE, &back, &backlen, NULL),
 			 0);
 	ck_assert_uint_eq(backlen, len);
 	ck_assert(memcmp(back, data, len) == 0);
 	free(back);
 	free(data);
+	close(cfd);
+}
+END_TEST
+
+/* Whole files at the sizes around the reader's buffer: the size fstat
+ * gives ends the read; the stamp is that fstat's. */
+START_TEST(test_read_file_sizes)
+{
+	static const size_t sizes[] = {0, 1, 63, 64, 65, 16383, 16384,
+				       65535, 65536, 65537, 200001};
+	int cfd = open_cachedir();
+
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t len = sizes[k], backlen = 99;
+		char *data = malloc(len + 1), *back = NULL;
+		struct stat want, got;
+
+		ck_assert_ptr_nonnull(data);
+		for (size_t i = 0; i < len; i++)
+			data[i] = (char)('a' + i % 26);
+		ck_assert_int_eq(ep_write_file_atomic(cfd, "f", data, len,
+						      (uid_t)-1, (gid_t)-1,
+						      false),
+				 0);
+		ck_assert_int_eq(ep_read_file_at(cfd, "f", &back, &backlen,
+						 &got),
+				 0);
+		ck_assert_uint_eq(backlen, len);
+		ck_assert(memcmp(back, data, len) == 0);
+		ck_assert_int_eq(back[len], '\0');
+		ck_assert_int_eq(fstatat(cfd, "f", &want, 0), 0);
+		ck_assert_uint_eq(got.st_ino, want.st_ino);
+		ck_assert_int_eq(got.st_size, (off_t)len);
+		ck_assert_int_eq(got.st_mtim.tv_nsec, want.st_mtim.tv_nsec);
+		free(back);
+		free(data);
+	}
+	close(cfd);
+}
+END_TEST
+
+/* A FIFO with a writer and data waiting: refused, and nothing is taken
+ * out of it (its type is checked before any read). */
+START_TEST(test_read_file_fifo_untouched)
+{
+	int cfd = open_cachedir(), rfd, wfd;
+	char *back = NULL, buf[8];
+	size_t backlen = 0;
+
+	ck_assert_int_eq(mkfifoat(cfd, "fifo", 0600), 0);
+	rfd = openat(cfd, "fifo", O_RDONLY | O_NONBLOCK);
+	ck_assert_int_ge(rfd, 0);
+	wfd = openat(cfd, "fifo", O_WRONLY);
+	ck_assert_int_ge(wfd, 0);
+	ck_assert_int_eq(write(wfd, "data", 4), 4);
+	ck_assert_int_eq(ep_read_file_at(cfd, "fifo", &back, &backlen, NULL),
+			 -EINVAL);
+	ck_assert_ptr_null(back);
+	ck_assert_int_eq(read(rfd, buf, sizeof(buf)), 4);
+	ck_assert(memcmp(buf, "data", 4) == 0);
+	ck_assert_int_eq(ep_read_file_at(cfd, ".", &back, &backlen, NULL),
+			 -EISDIR);
+	close(wfd);
+	close(rfd);
 	close(cfd);
 }
 END_TEST
@@ -1038,6 +1102,8 @@ writer_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_write_happy);
 	tcase_add_test(tc, test_write_large);
+	tcase_add_test(tc, test_read_file_sizes);
+	tcase_add_test(tc, test_read_file_fifo_untouched);
 	tcase_add_test(tc, test_write_replace);
 	tcase_add_test(tc, test_write_over_symlink);
 	tcase_add_test(tc, test_write_tmp_name_taken);

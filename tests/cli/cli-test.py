@@ -14,6 +14,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from reachable import Reachable  # noqa: E402
 import zipfile
 
 results = []
@@ -57,23 +60,6 @@ def main():
     failed = results.count(False)
     print("%d passed, %d failed" % (len(results) - failed, failed))
     return 1 if failed else 0
-
-
-def reachable_copy(prog, tmp):
-    """The build tree may sit below a directory other users cannot enter
-    (a mktemp -d clone): copy the program and the libepcache it links into
-    the 0755 test directory, for running it as another user."""
-    bindir = os.path.join(tmp, "bin")
-    os.makedirs(bindir, exist_ok=True)
-    copy = shutil.copy2(prog, bindir)
-    ldd = subprocess.run(["ldd", prog], capture_output=True, text=True).stdout
-    for line in ldd.splitlines():
-        parts = line.split()
-        if parts and parts[0].startswith("libepcache.so") and len(parts) > 2:
-            shutil.copy2(parts[2], bindir)
-    for dirpath, dirnames, filenames in os.walk(bindir):
-        os.chmod(dirpath, 0o755)
-    return copy, {"LD_LIBRARY_PATH": bindir}
 
 
 def tests(U, Q, tmp):
@@ -136,13 +122,36 @@ def tests(U, Q, tmp):
     rc, out, err = run([U, "--check", os.path.join(tmp, "nope")])
     check("update: --check of a missing DIR", rc in (2, 3), out + err)
 
+    # --- incremental rebuilds and --full
+    rc, out, err = run([U, "-v", a])
+    check("update: -v says how many records were reused",
+          rc == 0 and "2 of 2 distributions reused" in err, out + err)
+    # rewritten in place: the distribution's directory does not change,
+    # so mtime mode takes its record over until --full
+    with open(os.path.join(a, "foo-1.0.dist-info", "entry_points.txt"), "w") as f:
+        f.write("[console_scripts]\nfoo = foo.cli:edited\n")
+    run([U, a])
+    with open(cache_a) as f:
+        check("update: a file edited in place is not read again",
+              "foo.cli:edited" not in f.read())
+    rc, out, err = run([U, "-v", "--full", a])
+    with open(cache_a) as f:
+        check("update: --full reads every distribution again",
+              rc == 0 and "0 of 2 distributions reused" in err
+              and "foo.cli:edited" in f.read(), out + err)
+    rc, out, err = run([U, "-f", "-n", "-v", a])
+    check("update: -f with -n still leaves a fresh cache alone",
+          rc == 0 and "left alone" in out, out + err)
+    with open(os.path.join(a, "foo-1.0.dist-info", "entry_points.txt"), "w") as f:
+        f.write("[console_scripts]\nfoo = foo.cli:main\n[g]\nx = foo:x [e]\n")
+    run([U, "--full", a])
+
     # --- unwritable directory, as an unprivileged user
     if os.geteuid() == 0 and shutil.which("setpriv"):
         c = os.path.join(tmp, "c")
         dist(c, "c-1.dist-info", "c", "1", "[g]\nc = c\n")
-        nobody_u, nobody_env = reachable_copy(U, tmp)
-        rc, out, err = run(["setpriv", "--reuid=65534", "--regid=65534",
-                            "--clear-groups", nobody_u, c, a], env=nobody_env)
+        cmd, env = Reachable().as_user(65534, [U, c, a])
+        rc, out, err = run(cmd, env=env)
         check("update: unwritable DIR gives exit 2 and the OS error",
               rc == 2 and "Permission denied" in err, "rc %s: %s" % (rc, err))
     else:

@@ -44,7 +44,7 @@ def read_group(path, group):
     end_b = len(data.decode("utf-8")[:end].encode("utf-8"))
     assert data[end_b:end_b + len(SEP)] == SEP, "separator"
     start = end_b + len(SEP)
-    assert header["format"] == "epcache-entry-points" and header["version"] == 2
+    assert header["format"] == "epcache-entry-points" and header["version"] == 3
     buckets = header["index"]["groups"]["buckets"]
     assert len(buckets) == NBUCKETS
     b = buckets[fnv1a64(group.encode("utf-8")) & (NBUCKETS - 1)]
@@ -100,11 +100,13 @@ STAMP_NAMES = ["", "entry_points.txt", "METADATA", "PKG-INFO"]
 def stamps_ok(whole, d):
     rows = whole["data"]["stamps"]
     dists = whole["data"]["distributions"]
-    if len(rows) != 4 * len(dists):
+    # four rows per distribution in strict mode, else one (itself)
+    per = 4 if whole["header"]["mode"] == "strict" else 1
+    if len(rows) != per * len(dists):
         return False
     for i, dist in enumerate(dists):
-        for k, name in enumerate(STAMP_NAMES):
-            row = rows[4 * i + k]
+        for k, name in enumerate(STAMP_NAMES[:per]):
+            row = rows[per * i + k]
             path = dist["path"] + ("/" + name if name else "")
             if row[0] != path:
                 return False
@@ -149,12 +151,20 @@ def check_dirs(args, env):
                 failed += 1
                 print("FAIL %s group %r:\n  spec reader: %s\n  query:       %s"
                       % (d, g, mine[:3], theirs[:3]))
-        # stamps: four rows per distribution, in its order, as specified
-        if stamps_ok(whole, d):
-            passed += 1
-        else:
-            failed += 1
-            print("FAIL %s: stamps part does not follow the spec" % d)
+        # stamps: per distribution, in its order, as specified; in
+        # strict mode too
+        subprocess.run([args.update, "-q", "--mode", "strict", d],
+                       check=True, env=env)
+        with open(cache, "rb") as f:
+            strict = json.loads(f.read())
+        subprocess.run([args.update, "-q", d], check=True, env=env)
+        for w in (whole, strict):
+            if stamps_ok(w, d):
+                passed += 1
+            else:
+                failed += 1
+                print("FAIL %s: %s stamps part does not follow the spec"
+                      % (d, w["header"]["mode"]))
         # the plain whole-file view lists the same groups as the index
         listed = set()
         hdr_buckets = whole["header"]["index"]["groups"]["buckets"]
