@@ -70,7 +70,18 @@ ep_utf8_valid(const char *s, size_t len)
 		uint32_t cp;
 		size_t n;
 
-		/* Names and entry point files are nearly all ASCII. */
+		/* Names, metadata and entry point files are nearly all
+		 * ASCII: eight bytes at a time while no high bit is set. */
+		while (len - i >= 8) {
+			uint64_t x;
+
+			memcpy(&x, s + i, 8);
+			if (x & UINT64_C(0x8080808080808080))
+				break;
+			i += 8;
+		}
+		if (i == len)
+			break;
 		if ((unsigned char)s[i] < 0x80) {
 			i++;
 			continue;
@@ -205,6 +216,22 @@ str_lower(const char *s, size_t len, size_t *len_out)
 
 	if (out_reserve(&o, len) < 0)
 		return NULL;
+	/* ASCII alone (nearly every name): no context, a byte at a time;
+	 * the context only matters for a capital sigma */
+	while (i < len && (unsigned char)s[i] < 0x80)
+		i++;
+	if (i == len) {
+		for (i = 0; i < len; i++) {
+			char c = s[i];
+
+			o.data[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+		}
+		o.data[len] = '\0';
+		if (len_out)
+			*len_out = len;
+		return o.data;
+	}
+	i = 0;
 	while (i < len) {
 		unsigned char c = (unsigned char)s[i];
 		const struct ep_uni_record *rec;
