@@ -518,8 +518,8 @@ START_TEST(test_hostile_group_parts)
 {
 	static const char *const parts[] = {
 		"{\"dists\":[[\"a\",null,null]],\"entries\":[[1,\"n\",\"v\"]]}",
-		"{\"dists\":[[\"a\",null,null],[\"b\",null,null]],"
-		"\"entries\":[[1,\"n\",\"v\"],[0,\"n\",\"v\"]]}",
+		("{\"dists\":[[\"a\",null,null],[\"b\",null,null]],"
+		 "\"entries\":[[1,\"n\",\"v\"],[0,\"n\",\"v\"]]}"),
 		"{\"dists\":[[null,null,null]],\"entries\":[[0,\"n\",\"v\"]]}",
 		"{\"dists\":[[\"a\",1,null]],\"entries\":[[0,\"n\",\"v\"]]}",
 		"{\"dists\":[[\"a\",null]],\"entries\":[]}",

@@ -32,6 +32,11 @@ struct logbook {
 static void
 log_handler(struct epcache *ctx, enum epcache_log_priority prio, void *data,
 	    const char *fmt, va_list args)
+	__attribute__((format(printf, 4, 0)));
+
+static void
+log_handler(struct epcache *ctx, enum epcache_log_priority prio, void *data,
+	    const char *fmt, va_list args)
 {
 	struct logbook *lb = data;
 	char msg[1024];

@@ -29,6 +29,11 @@ static char last_warning[1024];
 static void
 log_capture(struct epcache *c, enum epcache_log_priority prio, void *ud,
 	    const char *fmt, va_list args)
+	__attribute__((format(printf, 4, 0)));
+
+static void
+log_capture(struct epcache *c, enum epcache_log_priority prio, void *ud,
+	    const char *fmt, va_list args)
 {
 	(void)c;
 	(void)ud;

@@ -34,6 +34,11 @@ static PyObject *metadata_warning;
 static void
 log_to_warnings(struct epcache *ctx, enum epcache_log_priority prio,
 		void *userdata, const char *fmt, va_list args)
+	__attribute__((format(printf, 4, 0)));
+
+static void
+log_to_warnings(struct epcache *ctx, enum epcache_log_priority prio,
+		void *userdata, const char *fmt, va_list args)
 {
 	PyGILState_STATE gil;
 	char msg[1024];
