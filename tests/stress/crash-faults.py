@@ -4,7 +4,7 @@
 
     crash-faults.py --query BUILD/src/entrypoints-query \
                     --update BUILD/src/update-entrypoints-cache \
-                    [--dists 20] [--mode mtime|strict] [--min-points 200] [--keep]
+                    [--dists 60] [--mode mtime|strict] [--min-points 200] [--keep]
 
 A site directory holds an old cache (built before one distribution was
 installed); a rebuild must replace it with the new one.  The rebuild is
@@ -255,7 +255,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--query", required=True)
     ap.add_argument("--update", required=True)
-    ap.add_argument("--dists", type=int, default=20)
+    ap.add_argument("--dists", type=int, default=60)
     ap.add_argument("--mode", choices=["mtime", "strict"])
     ap.add_argument("--min-points", type=int, default=200)
     ap.add_argument("--keep", action="store_true")
