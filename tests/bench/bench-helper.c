@@ -9,6 +9,11 @@
  *   bench-helper readfloor SITE RUNS
  *	"floor": list SITE and open and read every distribution's
  *	entry_points.txt and metadata file once (what any rebuild must do).
+ *   bench-helper incfloor SITE RUNS
+ *	"stat cacheio": what any incremental rebuild that checks every
+ *	distribution does: list SITE and stat() each distribution; and what
+ *	rewriting a one-file cache of this size costs: read SITE's cache
+ *	file, write a copy next to it, rename it over a scratch name.
  *   bench-helper rebuild SITE RUNS
  *	"full incremental reused total": after adding one distribution, a
  *	rebuild from nothing and one on top of the previous cache.
@@ -141,6 +146,11 @@ read_floor_once(const char *site)
 struct reuse_log {
 	long reused, total;
 };
+
+static void
+log_handler(struct epcache *ctx, enum epcache_log_priority prio, void *data,
+	    const char *fmt, va_list args)
+	__attribute__((format(printf, 4, 0)));
 
 static void
 log_handler(struct epcache *ctx, enum epcache_log_priority prio, void *data,
@@ -330,6 +340,74 @@ cmd_readfloor(const char *site, int runs)
 	return 0;
 }
 
+static void
+stat_floor_once(const char *site)
+{
+	DIR *d = opendir(site);
+	struct dirent *de;
+
+	if (!d)
+		die(site);
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (is_dist(de->d_name))
+			fstatat(dirfd(d), de->d_name, &st, 0);
+	}
+	closedir(d);
+}
+
+static void
+cache_io_once(const char *site)
+{
+	char src[4096], tmp[4096], dst[4096];
+	char *buf;
+	struct stat st;
+	int fd;
+
+	snprintf(src, sizeof(src), "%s/.epcache/entry-points.json", site);
+	snprintf(tmp, sizeof(tmp), "%s/.epcache/bench-copy.tmp", site);
+	snprintf(dst, sizeof(dst), "%s/.epcache/bench-copy", site);
+	fd = open(src, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		die(src);
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf || read(fd, buf, (size_t)st.st_size) != st.st_size)
+		die(src);
+	close(fd);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, buf, (size_t)st.st_size) != st.st_size)
+		die(tmp);
+	close(fd);
+	if (rename(tmp, dst) < 0)
+		die(dst);
+	free(buf);
+}
+
+static int
+cmd_incfloor(const char *site, int runs)
+{
+	double *a = calloc((size_t)runs, sizeof(double));
+	double *b = calloc((size_t)runs, sizeof(double));
+	char dst[4096];
+
+	for (int i = 0; i < runs; i++) {
+		double t = now_us();
+
+		stat_floor_once(site);
+		a[i] = now_us() - t;
+		t = now_us();
+		cache_io_once(site);
+		b[i] = now_us() - t;
+	}
+	snprintf(dst, sizeof(dst), "%s/.epcache/bench-copy", site);
+	unlink(dst);
+	printf("%.1f %.1f\n", median(a, runs), median(b, runs));
+	free(a);
+	free(b);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -337,9 +415,11 @@ main(int argc, char **argv)
 		return cmd_lookup(argv[2], argv[3], atoi(argv[4]) > 0 ? atoi(argv[4]) : 1);
 	if (argc == 4 && strcmp(argv[1], "readfloor") == 0)
 		return cmd_readfloor(argv[2], atoi(argv[3]) > 0 ? atoi(argv[3]) : 1);
+	if (argc == 4 && strcmp(argv[1], "incfloor") == 0)
+		return cmd_incfloor(argv[2], atoi(argv[3]) > 0 ? atoi(argv[3]) : 1);
 	if (argc == 4 && strcmp(argv[1], "rebuild") == 0)
 		return cmd_rebuild(argv[2], atoi(argv[3]) > 0 ? atoi(argv[3]) : 1);
 	fprintf(stderr, "usage: %s lookup SITE GROUP RUNS | readfloor SITE RUNS"
-			" | rebuild SITE RUNS\n", argv[0]);
+			" | incfloor SITE RUNS | rebuild SITE RUNS\n", argv[0]);
 	return 1;
 }
