@@ -643,7 +643,7 @@ ep_cache_serialize_parts(const struct ep_scan *scan, enum epcache_mode mode,
 	    (rc = PUT(b, ",\"version\":")) < 0 ||
 	    (rc = put_i64(b, EP_CACHE_VERSION)) < 0 ||
 	    (rc = PUT(b, ",\"generator\":")) < 0 ||
-	    (rc = put_str(b, "epcache " EPCACHE_VERSION_STRING)) < 0 ||
+	    (rc = put_str(b, EP_CACHE_GENERATOR)) < 0 ||
 	    (rc = PUT(b, ",\"mode\":")) < 0 ||
 	    (rc = put_str(b, epcache_mode_to_str(mode))) < 0 ||
 	    (rc = PUT(b, ",\"directory\":{\"dev\":")) < 0 ||
@@ -1544,7 +1544,6 @@ is_child_name(const char *s)
 	       strcmp(s, "..") != 0;
 }
 
-/* Append an entry to the growing block of a scan's arena entries. */
 /* What ep_cache_read_dists() gathers: the entries of every record, and
  * where each record and entry sits in the part's bytes. */
 struct dists_acc {
@@ -1552,9 +1551,9 @@ struct dists_acc {
 	struct ep_span *tails; /* "name","value" of each entry */
 	size_t n_ents, cap_ents;
 	struct ep_dist_raw *raws;
-	size_t cap_raws;
 };
 
+/* Append an entry to the growing block of a scan's arena entries. */
 static int
 ents_add(struct dists_acc *a, char *group, char *name, char *value,
 	 const char *tail, size_t tail_len)
@@ -1653,20 +1652,20 @@ jp_dist(struct jp *j, struct ep_dist *d, struct dists_acc *a,
 				}
 				if (!more)
 					break;
+				rc = -EBADMSG;
 				if (!jp_lit(j, '[') || !jp_str(j, true, &g, NULL) ||
 				    !jp_lit(j, ','))
-					rc = -EBADMSG;
-				else if (jp_ws(j), tail = j->p,
-					 !jp_str(j, true, &nm, NULL) ||
-						 !jp_lit(j, ',') ||
-						 !jp_str(j, true, &v, NULL))
-					rc = -EBADMSG;
-				else if ((rc = ents_add(a, g, nm, v, tail,
-							(size_t)(j->p - tail))) ==
-						 0 &&
-					 !jp_lit(j, ']'))
-					rc = -EBADMSG;
-				else if (rc == 0)
+					break;
+				jp_ws(j);
+				tail = j->p; /* "name","value" */
+				if (!jp_str(j, true, &nm, NULL) ||
+				    !jp_lit(j, ',') || !jp_str(j, true, &v, NULL))
+					break;
+				if ((rc = ents_add(a, g, nm, v, tail,
+						   (size_t)(j->p - tail))) < 0)
+					break;
+				rc = jp_lit(j, ']') ? 0 : -EBADMSG;
+				if (rc == 0)
 					d->entries.n++;
 			}
 		} else {

@@ -27,6 +27,9 @@
 #define EP_CACHE_LOCK "lock"
 #define EP_CACHE_FORMAT "epcache-entry-points"
 #define EP_CACHE_VERSION 3
+/* What a cache records as its writer; a rebuild copies records only from
+ * caches with this very value */
+#define EP_CACHE_GENERATOR "epcache " EPCACHE_VERSION_STRING
 /* Groups are found through a hash table of this many index parts, so that
  * finding one group costs the same in a cache of 10 groups or 10,000. */
 #define EP_CACHE_BUCKETS 64

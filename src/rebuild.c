@@ -329,8 +329,7 @@ load_previous(struct epcache *ctx, const char *dir, int sitefd, int cachefd,
 	egg = ep_egg_name_for_path(dir);
 	if (cf.hdr.mode != mode) {
 		why = "previous cache has another mode";
-	} else if (strcmp(cf.hdr.generator,
-			  "epcache " EPCACHE_VERSION_STRING) != 0) {
+	} else if (strcmp(cf.hdr.generator, EP_CACHE_GENERATOR) != 0) {
 		/* what is taken over is copied byte for byte: only from
 		 * a cache this very writer wrote */
 		why = "previous cache was written by another generator";
@@ -500,8 +499,7 @@ epcache_rebuild(struct epcache *ctx, const char *dir, enum epcache_mode mode,
 	else if ((rc = load_previous(ctx, dir, sitefd, cachefd, mode,
 				     &prev)) < 0)
 		goto out;
-	if (
-	    (rc = scan_stable(ctx, dir, sitefd, lockfd, mode, &prev, &scan,
+	if ((rc = scan_stable(ctx, dir, sitefd, lockfd, mode, &prev, &scan,
 			      &head, &tail)) < 0)
 		goto out;
 	ep_log_info(ctx, "%s: %zu of %zu distributions reused from the "

@@ -225,6 +225,23 @@ transient_error(int err)
 	       err == -ENOBUFS || err == -EINTR;
 }
 
+/* The stamps of the distribution's files by stat() alone (@from on) */
+static int
+fill_stamps(int dirfd, struct ep_dist *dist, size_t from, size_t to)
+{
+	struct ep_buf rel = {0};
+	int rc = 0;
+
+	for (size_t i = from; i < to; i++) {
+		if ((rc = ep_buf_set_path(&rel, dist->path,
+					  ep_stamp_names[i])) < 0 ||
+		    (rc = ep_stamp_get(dirfd, rel.data, &dist->st[i])) < 0)
+			break;
+	}
+	ep_buf_release(&rel);
+	return rc;
+}
+
 /*
  * Read DIST/FILE; @st (may be NULL) gets its stamp as read, or "absent"
  * when there is no such file. A file that cannot be opened is stat()ed
@@ -310,17 +327,10 @@ read_metadata(struct epcache *ctx, const char *display, int dirfd,
 		data = NULL;
 	}
 	/* METADATA was enough: PKG-INFO still has a stamp to record */
-	if (i == 0 && n_stamps == EP_N_STAMPS) {
-		struct ep_buf rel = {0};
-
-		rc = ep_buf_set_path(&rel, dist->path, "PKG-INFO");
-		if (rc == 0)
-			rc = ep_stamp_get(dirfd, rel.data,
-					  &dist->st[EP_STAMP_PKG_INFO]);
-		ep_buf_release(&rel);
-		if (rc < 0)
-			goto out;
-	}
+	if (i == 0 && n_stamps == EP_N_STAMPS &&
+	    (rc = fill_stamps(dirfd, dist, EP_STAMP_PKG_INFO,
+			      EP_STAMP_PKG_INFO + 1)) < 0)
+		goto out;
 	if (!data)
 		return 0;
 	rc = ep_metadata_parse(data, len, &dist->name, &dist->version);
@@ -368,23 +378,6 @@ read_entry_points(struct epcache *ctx, const char *display, int dirfd,
 out:
 	ep_buf_release(&where);
 	free(data);
-	return rc;
-}
-
-/* The stamps of the distribution's files by stat() alone (@from on) */
-static int
-fill_stamps(int dirfd, struct ep_dist *dist, size_t from, size_t to)
-{
-	struct ep_buf rel = {0};
-	int rc = 0;
-
-	for (size_t i = from; i < to; i++) {
-		if ((rc = ep_buf_set_path(&rel, dist->path,
-					  ep_stamp_names[i])) < 0 ||
-		    (rc = ep_stamp_get(dirfd, rel.data, &dist->st[i])) < 0)
-			break;
-	}
-	ep_buf_release(&rel);
 	return rc;
 }
 
