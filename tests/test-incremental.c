@@ -80,9 +80,10 @@ teardown(void)
 	free(top);
 }
 
-/* Rebuild, and say how many records were reused. */
+/* Rebuild with @flags (and no fsync), and say how many records were
+ * reused. */
 static struct logbook
-rebuild(enum epcache_mode mode)
+rebuild_with(enum epcache_mode mode, unsigned int flags)
 {
 	struct epcache *ctx = epcache_new();
 	struct logbook lb = {0, -1, -1};
@@ -90,9 +91,17 @@ rebuild(enum epcache_mode mode)
 	epcache_set_log_handler(ctx, log_handler, &lb);
 	epcache_set_log_priority(ctx, EPCACHE_LOG_INFO);
 	ck_assert_int_eq(epcache_rebuild(ctx, site, mode,
-					 EPCACHE_REBUILD_NO_FSYNC, NULL), 0);
+					 flags | EPCACHE_REBUILD_NO_FSYNC,
+					 NULL),
+			 0);
 	epcache_free(ctx);
 	return lb;
+}
+
+static struct logbook
+rebuild(enum epcache_mode mode)
+{
+	return rebuild_with(mode, 0);
 }
 
 static char *
@@ -229,8 +238,7 @@ END_TEST
  */
 START_TEST(test_file_rewritten_in_place_mtime)
 {
-	struct epcache *ctx;
-	struct logbook lb = {0, -1, -1};
+	struct logbook lb;
 	char *data;
 	size_t len;
 
@@ -242,15 +250,7 @@ START_TEST(test_file_rewritten_in_place_mtime)
 	ck_assert_ptr_null(strstr(data, "p02:other"));
 	free(data);
 
-	ctx = epcache_new();
-	epcache_set_log_handler(ctx, log_handler, &lb);
-	epcache_set_log_priority(ctx, EPCACHE_LOG_INFO);
-	ck_assert_int_eq(epcache_rebuild(ctx, site, EPCACHE_MODE_MTIME,
-					 EPCACHE_REBUILD_NO_FSYNC |
-						 EPCACHE_REBUILD_FULL,
-					 NULL),
-			 0);
-	epcache_free(ctx);
+	lb = rebuild_with(EPCACHE_MODE_MTIME, EPCACHE_REBUILD_FULL);
 	ck_assert_int_eq(lb.reused, 0);
 	ck_assert_int_eq(lb.total, 22);
 	data = cache_bytes(&len);
