@@ -6,24 +6,27 @@
  *   bench-helper lookup SITE GROUP RUNS
  *	"cached live floor entries": a one-group lookup from SITE's cache,
  *	with a live scan, and the floor: open and read the cache file alone.
- *   bench-helper readfloor SITE RUNS
- *	"floor": list SITE and open and read every distribution's
- *	entry_points.txt and metadata file once (what any rebuild must do).
- *   bench-helper incfloor SITE RUNS
- *	"stat cacheio": what any incremental rebuild that checks every
- *	distribution does: list SITE and stat() each distribution; and what
- *	rewriting a one-file cache of this size costs: read SITE's cache
- *	file, write a copy next to it, rename it over a scratch name.
  *   bench-helper rebuild SITE RUNS
- *	"full incremental reused total": after adding one distribution, a
- *	rebuild from nothing and one on top of the previous cache.
- *	PKGSYSTEM_ENABLE_FSYNC decides about fsync, as for the tool.
+ *	"full incremental reused total readfloor statfloor cacheio": after
+ *	adding one distribution, a rebuild from nothing and one on top of the
+ *	previous cache; then three floors:
+ *	  readfloor: list SITE and open and read every distribution's
+ *	    entry_points.txt and metadata file once (what any rebuild does);
+ *	  statfloor: list SITE and stat() each distribution (what any
+ *	    incremental rebuild that checks every distribution does);
+ *	  cacheio: read SITE's cache file and write a copy of it atomically
+ *	    (temp file, rename; with fsync of the file and the directory when
+ *	    the rebuild fsyncs): what rewriting a one-file cache costs.
+ *	PKGSYSTEM_ENABLE_FSYNC decides about fsync, as for the tool. Every
+ *	timing, floors included, starts after the same pause, so that the
+ *	rebuilds and the floors run from the same (cold) CPU state.
  */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,58 +230,6 @@ settle(void)
 }
 
 static int
-cmd_rebuild(const char *site, int runs)
-{
-	double *full = calloc((size_t)runs, sizeof(double));
-	double *inc = calloc((size_t)runs, sizeof(double));
-	struct reuse_log rl = {-1, -1};
-	struct epcache *ctx = epcache_new();
-	char cache[4096], keep[4200], dir[4096];
-
-	epcache_set_log_handler(ctx, log_handler, &rl);
-	epcache_set_log_priority(ctx, EPCACHE_LOG_INFO);
-	snprintf(cache, sizeof(cache), "%s/.epcache/entry-points.json", site);
-	timed_rebuild(ctx, site);
-	snprintf(keep, sizeof(keep), "%s.bench-keep", cache);
-	for (int i = 0; i < runs; i++) {
-		/* Neither timed rebuild frees the old cache's blocks (the
-		 * incremental one would, when it renames over it): keep a
-		 * link to it until after the timing. */
-		add_dist(site, dir, sizeof(dir));
-		settle();
-		if (link(cache, keep) < 0)
-			die(keep);
-		inc[i] = timed_rebuild(ctx, site);
-		unlink(keep);
-		remove_dist(dir);
-		settle();
-		timed_rebuild(ctx, site);
-		add_dist(site, dir, sizeof(dir));
-		settle();
-		if (rename(cache, keep) < 0)
-			die(cache);
-		full[i] = timed_rebuild(ctx, site);
-		unlink(keep);
-		remove_dist(dir);
-		settle();
-		timed_rebuild(ctx, site);
-	}
-	/* the last incremental rebuild's figures */
-	add_dist(site, dir, sizeof(dir));
-	settle();
-	timed_rebuild(ctx, site);
-	printf("%.1f %.1f %ld %ld\n", median(full, runs), median(inc, runs),
-	       rl.reused, rl.total);
-	remove_dist(dir);
-	settle();
-	timed_rebuild(ctx, site);
-	epcache_free(ctx);
-	free(full);
-	free(inc);
-	return 0;
-}
-
-static int
 cmd_lookup(const char *site, const char *group, int runs)
 {
 	double *cached = calloc((size_t)runs, sizeof(double));
@@ -324,22 +275,6 @@ cmd_lookup(const char *site, const char *group, int runs)
 	return 0;
 }
 
-static int
-cmd_readfloor(const char *site, int runs)
-{
-	double *v = calloc((size_t)runs, sizeof(double));
-
-	for (int i = 0; i < runs; i++) {
-		double t = now_us();
-
-		read_floor_once(site);
-		v[i] = now_us() - t;
-	}
-	printf("%.1f\n", median(v, runs));
-	free(v);
-	return 0;
-}
-
 static void
 stat_floor_once(const char *site)
 {
@@ -357,17 +292,26 @@ stat_floor_once(const char *site)
 	closedir(d);
 }
 
+static bool
+fsync_wanted(void)
+{
+	const char *env = getenv("PKGSYSTEM_ENABLE_FSYNC");
+
+	return !(env && strcmp(env, "0") == 0);
+}
+
 static void
 cache_io_once(const char *site)
 {
-	char src[4096], tmp[4096], dst[4096];
+	char dir[4096], src[4200], tmp[4200], dst[4200];
 	char *buf;
 	struct stat st;
 	int fd;
 
-	snprintf(src, sizeof(src), "%s/.epcache/entry-points.json", site);
-	snprintf(tmp, sizeof(tmp), "%s/.epcache/bench-copy.tmp", site);
-	snprintf(dst, sizeof(dst), "%s/.epcache/bench-copy", site);
+	snprintf(dir, sizeof(dir), "%s/.epcache", site);
+	snprintf(src, sizeof(src), "%s/entry-points.json", dir);
+	snprintf(tmp, sizeof(tmp), "%s/bench-copy.tmp", dir);
+	snprintf(dst, sizeof(dst), "%s/bench-copy", dir);
 	fd = open(src, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0)
 		die(src);
@@ -375,36 +319,98 @@ cache_io_once(const char *site)
 	if (!buf || read(fd, buf, (size_t)st.st_size) != st.st_size)
 		die(src);
 	close(fd);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0 || write(fd, buf, (size_t)st.st_size) != st.st_size)
 		die(tmp);
-	close(fd);
+	if (fsync_wanted() && fsync(fd) < 0)
+		die(tmp);
+	if (close(fd) < 0)
+		die(tmp);
 	if (rename(tmp, dst) < 0)
 		die(dst);
+	if (fsync_wanted()) {
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || fsync(fd) < 0)
+			die(dir);
+		close(fd);
+	}
 	free(buf);
 }
 
-static int
-cmd_incfloor(const char *site, int runs)
+/* A timing that starts after the pause a rebuild gets, so that floors and
+ * rebuilds are measured from the same state. */
+static double
+timed_floor(void (*fn)(const char *), const char *site)
 {
-	double *a = calloc((size_t)runs, sizeof(double));
-	double *b = calloc((size_t)runs, sizeof(double));
-	char dst[4096];
+	double t;
 
+	settle();
+	t = now_us();
+	fn(site);
+	return now_us() - t;
+}
+
+static int
+cmd_rebuild(const char *site, int runs)
+{
+	double *full = calloc((size_t)runs, sizeof(double));
+	double *inc = calloc((size_t)runs, sizeof(double));
+	double *rf = calloc((size_t)runs, sizeof(double));
+	double *sf = calloc((size_t)runs, sizeof(double));
+	double *io = calloc((size_t)runs, sizeof(double));
+	struct reuse_log rl = {-1, -1};
+	struct epcache *ctx = epcache_new();
+	char cache[4096], keep[4200], dir[4096], copy[4096];
+
+	epcache_set_log_handler(ctx, log_handler, &rl);
+	epcache_set_log_priority(ctx, EPCACHE_LOG_INFO);
+	snprintf(cache, sizeof(cache), "%s/.epcache/entry-points.json", site);
+	snprintf(copy, sizeof(copy), "%s/.epcache/bench-copy", site);
+	timed_rebuild(ctx, site);
+	snprintf(keep, sizeof(keep), "%s.bench-keep", cache);
 	for (int i = 0; i < runs; i++) {
-		double t = now_us();
-
-		stat_floor_once(site);
-		a[i] = now_us() - t;
-		t = now_us();
-		cache_io_once(site);
-		b[i] = now_us() - t;
+		/* Neither timed rebuild frees the old cache's blocks (the
+		 * incremental one would, when it renames over it): keep a
+		 * link to it until after the timing. */
+		add_dist(site, dir, sizeof(dir));
+		settle();
+		if (link(cache, keep) < 0)
+			die(keep);
+		inc[i] = timed_rebuild(ctx, site);
+		unlink(keep);
+		remove_dist(dir);
+		settle();
+		timed_rebuild(ctx, site);
+		add_dist(site, dir, sizeof(dir));
+		settle();
+		if (rename(cache, keep) < 0)
+			die(cache);
+		full[i] = timed_rebuild(ctx, site);
+		unlink(keep);
+		remove_dist(dir);
+		settle();
+		timed_rebuild(ctx, site);
+		rf[i] = timed_floor(read_floor_once, site);
+		sf[i] = timed_floor(stat_floor_once, site);
+		io[i] = timed_floor(cache_io_once, site);
+		unlink(copy);
 	}
-	snprintf(dst, sizeof(dst), "%s/.epcache/bench-copy", site);
-	unlink(dst);
-	printf("%.1f %.1f\n", median(a, runs), median(b, runs));
-	free(a);
-	free(b);
+	/* the last incremental rebuild's figures */
+	add_dist(site, dir, sizeof(dir));
+	settle();
+	timed_rebuild(ctx, site);
+	printf("%.1f %.1f %ld %ld %.1f %.1f %.1f\n", median(full, runs),
+	       median(inc, runs), rl.reused, rl.total, median(rf, runs),
+	       median(sf, runs), median(io, runs));
+	remove_dist(dir);
+	settle();
+	timed_rebuild(ctx, site);
+	epcache_free(ctx);
+	free(full);
+	free(inc);
+	free(rf);
+	free(sf);
+	free(io);
 	return 0;
 }
 
@@ -413,13 +419,8 @@ main(int argc, char **argv)
 {
 	if (argc == 5 && strcmp(argv[1], "lookup") == 0)
 		return cmd_lookup(argv[2], argv[3], atoi(argv[4]) > 0 ? atoi(argv[4]) : 1);
-	if (argc == 4 && strcmp(argv[1], "readfloor") == 0)
-		return cmd_readfloor(argv[2], atoi(argv[3]) > 0 ? atoi(argv[3]) : 1);
-	if (argc == 4 && strcmp(argv[1], "incfloor") == 0)
-		return cmd_incfloor(argv[2], atoi(argv[3]) > 0 ? atoi(argv[3]) : 1);
 	if (argc == 4 && strcmp(argv[1], "rebuild") == 0)
 		return cmd_rebuild(argv[2], atoi(argv[3]) > 0 ? atoi(argv[3]) : 1);
-	fprintf(stderr, "usage: %s lookup SITE GROUP RUNS | readfloor SITE RUNS"
-			" | incfloor SITE RUNS | rebuild SITE RUNS\n", argv[0]);
+	fprintf(stderr, "usage: %s lookup SITE GROUP RUNS | rebuild SITE RUNS\n", argv[0]);
 	return 1;
 }
