@@ -54,26 +54,32 @@ plain_ascii(unsigned char c)
 	return plain_table[c];
 }
 
-#define BYTES(c) (UINT64_C(0x0101010101010101) * (c))
-#define HAS_ZERO(v) (((v) - BYTES(1)) & ~(v) & BYTES(0x80))
 
-/*
- * The end of the run of plain_ascii() bytes at @p: eight at a time while
- * none of the eight is below 0x20, above 0x7f, '"' or '\\' (the tests
- * may flag a word that has none, never miss one; a flagged word is then
- * looked at a byte at a time).
- */
+/* The bytes of a word that end a plain run: the lowest flagged byte is
+ * always a real one (a borrow only runs upwards), so on a little-endian
+ * machine its index is the run's end. */
+static inline uint64_t
+plain_stops(uint64_t x)
+{
+	return EP_HAS_LESS(x, 0x20) | EP_HAS_HIGH(x) |
+	       EP_HAS_ZERO(x ^ EP_BYTES('"')) | EP_HAS_ZERO(x ^ EP_BYTES('\\'));
+}
+
+/* The end of the run of plain_ascii() bytes at @p, eight at a time. */
 static inline const char *
 plain_run(const char *p, const char *end)
 {
 	while (end - p >= 8) {
-		uint64_t x;
+		uint64_t x, m;
 
 		memcpy(&x, p, 8);
-		if ((((x - BYTES(0x20)) & ~x & BYTES(0x80)) | /* < 0x20 */
-		     (x & BYTES(0x80)) |
-		     HAS_ZERO(x ^ BYTES('"')) | HAS_ZERO(x ^ BYTES('\\'))) != 0)
+		if ((m = plain_stops(x)) != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return p + (__builtin_ctzll(m) >> 3);
+#else
 			break;
+#endif
+		}
 		p += 8;
 	}
 	while (p < end && plain_ascii((unsigned char)*p))
@@ -1577,6 +1583,39 @@ ents_add(struct dists_acc *a, char *group, char *name, char *value,
 	return 0;
 }
 
+enum dist_key {
+	K_PATH = 1, K_NORM = 2, K_NAME = 4, K_VERSION = 8, K_EGG = 16,
+	K_SHADOWED = 32, K_WARN = 64, K_EPS = 128, K_ALL = 255
+};
+
+/* A DISTS key, or 0: one strcmp() (a cache has nine keys a distribution,
+ * and comparing each against the list was a tenth of an incremental
+ * rebuild). */
+static unsigned
+dist_key(const char *key)
+{
+	static const struct {
+		const char *name;
+		unsigned k;
+	} keys[] = {
+		{"egg", K_EGG}, {"entry_points", K_EPS}, {"name", K_NAME},
+		{"normalized", K_NORM}, {"path", K_PATH}, {"shadowed", K_SHADOWED},
+		{"version", K_VERSION}, {"warnings", K_WARN},
+	};
+	size_t i;
+
+	switch (key[0]) {
+	case 'e': i = key[1] == 'g' ? 0 : 1; break;
+	case 'n': i = key[1] == 'a' ? 2 : 3; break;
+	case 'p': i = 4; break;
+	case 's': i = 5; break;
+	case 'v': i = 6; break;
+	case 'w': i = 7; break;
+	default: return 0;
+	}
+	return strcmp(key, keys[i].name) == 0 ? keys[i].k : 0;
+}
+
 /* One DISTS object, keys in any order, each exactly once. Its strings
  * stay in the buffer; its entry points are appended to @a (the caller
  * points entries.v into that block once it stops moving); @raw gets
@@ -1585,8 +1624,6 @@ static int
 jp_dist(struct jp *j, struct ep_dist *d, struct dists_acc *a,
 	const char *start, struct ep_dist_raw *raw)
 {
-	enum { K_PATH = 1, K_NORM = 2, K_NAME = 4, K_VERSION = 8, K_EGG = 16,
-	       K_SHADOWED = 32, K_WARN = 64, K_EPS = 128, K_ALL = 255 };
 	unsigned seen = 0;
 	bool more;
 	int rc;
@@ -1602,46 +1639,39 @@ jp_dist(struct jp *j, struct ep_dist *d, struct dists_acc *a,
 			break;
 		if (!jp_str(j, true, &key, NULL) || !jp_lit(j, ':'))
 			return -EBADMSG;
-		if (strcmp(key, "path") == 0) {
-			k = K_PATH;
+		k = dist_key(key);
+		if (k == K_PATH) {
 			if (!jp_str(j, false, &s, NULL) || !is_child_name(s))
 				return -EBADMSG;
 			d->path = s;
 			rc = 0;
-		} else if (strcmp(key, "normalized") == 0) {
-			k = K_NORM;
+		} else if (k == K_NORM) {
 			if (!jp_str(j, false, &s, NULL) || !*s)
 				return -EBADMSG;
 			d->normalized = s;
 			rc = 0;
-		} else if (strcmp(key, "name") == 0) {
-			k = K_NAME;
+		} else if (k == K_NAME) {
 			if (!jp_str_or_null(j, true, &s))
 				return -EBADMSG;
 			d->name = s;
 			rc = 0;
-		} else if (strcmp(key, "version") == 0) {
-			k = K_VERSION;
+		} else if (k == K_VERSION) {
 			if (!jp_str_or_null(j, true, &s))
 				return -EBADMSG;
 			d->version = s;
 			rc = 0;
-		} else if (strcmp(key, "egg") == 0) {
-			k = K_EGG;
+		} else if (k == K_EGG) {
 			rc = jp_bool(j, &d->egg) ? 0 : -EBADMSG;
-		} else if (strcmp(key, "shadowed") == 0) {
-			k = K_SHADOWED;
+		} else if (k == K_SHADOWED) {
 			jp_ws(j);
 			raw->shadowed_at = (size_t)(j->p - start);
 			rc = jp_bool(j, &d->shadowed) ? 0 : -EBADMSG;
 			raw->shadowed_len = (size_t)(j->p - start) -
 					    raw->shadowed_at;
-		} else if (strcmp(key, "warnings") == 0) {
-			k = K_WARN;
+		} else if (k == K_WARN) {
 			rc = jp_int(j, &n) && n >= 0 ? 0 : -EBADMSG;
 			d->n_warnings = (size_t)n;
-		} else if (strcmp(key, "entry_points") == 0) {
-			k = K_EPS;
+		} else if (k == K_EPS) {
 			rc = jp_lit(j, '[') ? 0 : -EBADMSG;
 			for (bool f = true; rc == 0; f = false) {
 				char *g, *nm, *v, *tail;

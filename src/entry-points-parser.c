@@ -35,10 +35,35 @@ entry_list_grow(struct ep_entry_list *l)
 }
 
 /*
- * One allocation per entry: group, name and value back to back, each
- * NUL-terminated, owned through .group (a site has tens of thousands of
- * entries; three mallocs each were a tenth of a full rebuild).
+ * Room for @n bytes of text. The strings of a list share chunks that never
+ * move (a file's entries usually fit one): a site has tens of thousands of
+ * entries, and an allocation each was a tenth of a full rebuild.
  */
+static char *
+entry_text(struct ep_entry_list *l, size_t n)
+{
+	struct ep_text_chunk *c = l->text;
+	size_t cap;
+
+	if (c && c->cap - c->used >= n) {
+		c->used += n;
+		return c->data + c->used - n;
+	}
+	cap = c ? c->cap * 2 : 512;
+	if (cap < n)
+		cap = n;
+	if (cap > SIZE_MAX - sizeof(*c))
+		return NULL;
+	c = malloc(sizeof(*c) + cap);
+	if (!c)
+		return NULL;
+	c->next = l->text;
+	c->cap = cap;
+	c->used = n;
+	l->text = c;
+	return c->data;
+}
+
 static int
 entry_list_put(struct ep_entry_list *l, const char *group, size_t glen,
 	       const char *name, size_t nlen, const char *value, size_t vlen)
@@ -48,7 +73,7 @@ entry_list_put(struct ep_entry_list *l, const char *group, size_t glen,
 	if (entry_list_grow(l) < 0 || glen > SIZE_MAX / 4 ||
 	    nlen > SIZE_MAX / 4 || vlen > SIZE_MAX / 4)
 		return -ENOMEM;
-	block = malloc(glen + nlen + vlen + 3);
+	block = entry_text(l, glen + nlen + vlen + 3);
 	if (!block)
 		return -ENOMEM;
 	memcpy(block, group, glen);
@@ -75,8 +100,12 @@ ep_entry_list_add(struct ep_entry_list *l, const char *group, const char *name,
 void
 ep_entry_list_release(struct ep_entry_list *l)
 {
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i].group);
+	while (l->text) {
+		struct ep_text_chunk *next = l->text->next;
+
+		free(l->text);
+		l->text = next;
+	}
 	free(l->v);
 	l->v = NULL;
 	l->n = l->cap = 0;
@@ -96,6 +125,13 @@ entry_list_add_spans(struct ep_entry_list *l, struct span group,
 			      value.len);
 }
 
+/* str.isspace() of an ASCII character */
+static inline bool
+ascii_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
+}
+
 /* str.strip() of valid UTF-8: the bytes are known to decode. */
 static struct span
 span_strip(struct span s)
@@ -103,6 +139,12 @@ span_strip(struct span s)
 	uint32_t cp;
 	size_t n;
 
+	/* the usual case: ASCII that is not space at both ends */
+	if (s.len > 0 && (unsigned char)s.p[0] < 0x80 &&
+	    (unsigned char)s.p[s.len - 1] < 0x80 &&
+	    !ascii_space((unsigned char)s.p[0]) &&
+	    !ascii_space((unsigned char)s.p[s.len - 1]))
+		return s;
 	while (s.len > 0) {
 		n = ep_utf8_decode(s.p, s.len, &cp);
 		if (n == 0 || !ep_uni_isspace(cp))
@@ -181,6 +223,17 @@ next_line(const char *buf, size_t len, size_t pos, struct line *line)
 			if (first == SIZE_MAX)
 				first = i;
 			last_end = ++i;
+			/* then eight bytes at a time while none is a space, a
+			 * control character or non-ASCII: most of a file */
+			while (len - i >= 8) {
+				uint64_t x;
+
+				memcpy(&x, buf + i, 8);
+				if (EP_HAS_LESS(x, 0x21) | EP_HAS_HIGH(x))
+					break;
+				i += 8;
+				last_end = i;
+			}
 			continue;
 		}
 		n = ep_utf8_decode(buf + i, len - i, &cp);

@@ -106,6 +106,15 @@ void ep_strset_release(struct ep_strset *s);
 
 /* -------------------------------------------------------------- unicode */
 
+/* Eight bytes at a time (SWAR): EP_BYTES(c) is c in every byte of a word.
+ * EP_HAS_LESS(x, n), for n <= 0x80, is non-zero when a byte of @x is below
+ * @n; EP_HAS_ZERO(x) when a byte is zero. Either may flag the wrong byte,
+ * never miss one: callers then look at the word a byte at a time. */
+#define EP_BYTES(c) (UINT64_C(0x0101010101010101) * (c))
+#define EP_HAS_LESS(x, n) (((x) - EP_BYTES(n)) & ~(x) & EP_BYTES(0x80))
+#define EP_HAS_ZERO(x) EP_HAS_LESS(x, 1)
+#define EP_HAS_HIGH(x) ((x) & EP_BYTES(0x80))
+
 /* Decode one UTF-8 sequence (strict: no overlongs, no surrogates, max
  * U+10FFFF). Returns the number of bytes consumed, 0 if invalid. */
 size_t ep_utf8_decode(const char *s, size_t len, uint32_t *cp);
@@ -127,18 +136,26 @@ char *ep_name_legacy_normalize(const char *s, size_t len);
 
 /* ------------------------------------------------------- entry points */
 
-/* In an ep_entry_list, one allocation owned through @group holds all
- * three strings (ep_entry_list_release() frees it). */
+/* In an ep_entry_list, the three strings are in the list's text chunks. */
 struct ep_entry {
 	char *group;
 	char *name;
 	char *value;
 };
 
+/* Text that never moves once written: entries point into it. */
+struct ep_text_chunk {
+	struct ep_text_chunk *next;
+	size_t used;
+	size_t cap;
+	char data[];
+};
+
 struct ep_entry_list {
 	struct ep_entry *v;
 	size_t n;
 	size_t cap;
+	struct ep_text_chunk *text; /* NULL when another owner has the text */
 };
 
 int ep_entry_list_add(struct ep_entry_list *l, const char *group,

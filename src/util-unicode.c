@@ -76,7 +76,7 @@ ep_utf8_valid(const char *s, size_t len)
 			uint64_t x;
 
 			memcpy(&x, s + i, 8);
-			if (x & UINT64_C(0x8080808080808080))
+			if (EP_HAS_HIGH(x))
 				break;
 			i += 8;
 		}
