@@ -92,8 +92,10 @@ int ep_opendir_at(int dirfd, DIR **out);
 struct ep_strset {
 	char **slots;
 	size_t *vals;
+	uint64_t *hashes; /* of the keys in slots, so probes seldom strcmp() */
 	size_t n;
 	size_t cap;
+	bool borrowed; /* keys are the caller's, alive as long as the set */
 };
 
 int ep_strset_add(struct ep_strset *s, const char *key); /* 1 added, 0 had */

@@ -419,7 +419,7 @@ reusable(struct ep_scan *prev, const struct ep_strset *prev_paths,
 	struct ep_dist *p;
 	size_t idx;
 
-	if (!prev || !ep_strset_get(prev_paths, c->name, &idx))
+	if (!prev || !ep_strset_get(prev_paths, d->path, &idx))
 		return NULL;
 	p = &prev->dists[idx];
 	if (!p->normalized || p->egg != c->egg || p->n_warnings > 0)
@@ -441,16 +441,16 @@ static int
 scan_one(struct epcache *ctx, const char *display, int dirfd,
 	 size_t n_stamps, struct ep_scan *prev,
 	 const struct ep_strset *prev_paths, struct ep_strset *seen,
-	 const struct child *c, struct ep_scan *out)
+	 struct child *c, struct ep_scan *out)
 {
 	struct ep_dist d = {0}, *p;
 	char *stem_name = NULL;
 	size_t warnings = out->n_warnings;
 	int rc;
 
-	d.path = strdup(c->name);
-	if (!d.path)
-		return -ENOMEM;
+	/* the record takes the listing's copy of the name */
+	d.path = c->name;
+	c->name = NULL;
 	d.egg = c->egg;
 	if (n_stamps > 0 &&
 	    (rc = fill_stamps(dirfd, &d, 0, prev ? n_stamps : 1)) < 0)
@@ -476,7 +476,7 @@ scan_one(struct epcache *ctx, const char *display, int dirfd,
 
 	/* PathDistribution._normalized_name: from the directory name when
 	 * that gives a non-empty name, else from the Name header. */
-	stem_name = c->egg ? NULL : name_from_stem(c->name);
+	stem_name = c->egg ? NULL : name_from_stem(d.path);
 	if (stem_name && *stem_name)
 		d.normalized = ep_name_normalize(stem_name, strlen(stem_name));
 	else if (d.name)
@@ -486,7 +486,7 @@ scan_one(struct epcache *ctx, const char *display, int dirfd,
 		ep_log_warn(ctx,
 			    "%s/%s: no Name in the metadata and no name in "
 			    "the directory name; distribution ignored",
-			    display, c->name);
+			    display, d.path);
 		out->n_warnings++;
 		rc = 0;
 		goto out;
@@ -515,7 +515,9 @@ static int
 scan_dir(struct epcache *ctx, const char *display, int dirfd,
 	 size_t n_stamps, struct ep_scan *prev, struct ep_scan *out)
 {
-	struct ep_strset seen = {0}, prev_paths = {0};
+	/* keys that outlive the sets: the names of the records */
+	struct ep_strset seen = {.borrowed = true};
+	struct ep_strset prev_paths = {.borrowed = true};
 	struct child *children = NULL;
 	size_t n = 0;
 	int rc = 0;

@@ -25,11 +25,12 @@ ep_hash_str(const char *s)
 }
 
 static size_t
-find_slot(char **slots, size_t cap, const char *key)
+find_slot(char *const *slots, const uint64_t *hashes, size_t cap,
+	  const char *key, uint64_t h)
 {
-	size_t i = (size_t)ep_hash_str(key) & (cap - 1);
+	size_t i = (size_t)h & (cap - 1);
 
-	while (slots[i] && strcmp(slots[i], key) != 0)
+	while (slots[i] && (hashes[i] != h || strcmp(slots[i], key) != 0))
 		i = (i + 1) & (cap - 1);
 	return i;
 }
@@ -39,27 +40,33 @@ grow(struct ep_strset *s)
 {
 	size_t cap = s->cap ? s->cap * 2 : 64;
 	char **slots = calloc(cap, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
 	size_t *vals = calloc(cap, sizeof(*vals));
+	uint64_t *hashes = calloc(cap, sizeof(*hashes));
 
-	if (!vals) {
+	if (!slots || !vals || !hashes) {
 		free(slots);
+		free(vals);
+		free(hashes);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < s->cap; i++) {
 		if (s->slots[i]) {
-			size_t j = find_slot(slots, cap, s->slots[i]);
+			/* keys are unique: the first empty slot */
+			size_t j = (size_t)s->hashes[i] & (cap - 1);
 
+			while (slots[j])
+				j = (j + 1) & (cap - 1);
 			slots[j] = s->slots[i];
 			vals[j] = s->vals[i];
+			hashes[j] = s->hashes[i];
 		}
 	}
 	free(s->slots);
 	free(s->vals);
+	free(s->hashes);
 	s->slots = slots;
 	s->vals = vals;
+	s->hashes = hashes;
 	s->cap = cap;
 	return 0;
 }
@@ -73,20 +80,22 @@ ep_strset_add(struct ep_strset *s, const char *key)
 int
 ep_strset_put(struct ep_strset *s, const char *key, size_t value)
 {
+	uint64_t h = ep_hash_str(key);
 	size_t i;
 	char *copy;
 	int rc;
 
 	if ((s->n + 1) * 4 >= s->cap * 3 && (rc = grow(s)) < 0)
 		return rc;
-	i = find_slot(s->slots, s->cap, key);
+	i = find_slot(s->slots, s->hashes, s->cap, key, h);
 	if (s->slots[i])
 		return 0;
-	copy = strdup(key);
+	copy = s->borrowed ? (char *)key : strdup(key);
 	if (!copy)
 		return -ENOMEM;
 	s->slots[i] = copy;
 	s->vals[i] = value;
+	s->hashes[i] = h;
 	s->n++;
 	return 1;
 }
@@ -96,7 +105,8 @@ ep_strset_has(const struct ep_strset *s, const char *key)
 {
 	if (!s->cap)
 		return false;
-	return s->slots[find_slot(s->slots, s->cap, key)] != NULL;
+	return s->slots[find_slot(s->slots, s->hashes, s->cap, key,
+				  ep_hash_str(key))] != NULL;
 }
 
 bool
@@ -106,7 +116,7 @@ ep_strset_get(const struct ep_strset *s, const char *key, size_t *value)
 
 	if (!s->cap)
 		return false;
-	i = find_slot(s->slots, s->cap, key);
+	i = find_slot(s->slots, s->hashes, s->cap, key, ep_hash_str(key));
 	if (!s->slots[i])
 		return false;
 	*value = s->vals[i];
@@ -116,11 +126,14 @@ ep_strset_get(const struct ep_strset *s, const char *key, size_t *value)
 void
 ep_strset_release(struct ep_strset *s)
 {
-	for (size_t i = 0; i < s->cap; i++)
+	for (size_t i = 0; i < s->cap && !s->borrowed; i++)
 		free(s->slots[i]);
 	free(s->slots);
 	free(s->vals);
+	free(s->hashes);
 	s->slots = NULL;
 	s->vals = NULL;
+	s->hashes = NULL;
 	s->n = s->cap = 0;
+	s->borrowed = false;
 }

@@ -950,6 +950,154 @@ START_TEST(test_entry_points_warning_text)
 }
 END_TEST
 
+/* A value of @k 'a's, then @sep, then @k 'b's: the parser looks at eight
+ * bytes at a time inside text, so every offset of @sep in a word matters. */
+static void
+parse_with_sep(size_t k, const char *sep, const char *tail,
+	       struct ep_entry_list *l, int *warnings)
+{
+	struct ep_buf in = {0};
+
+	ck_assert_int_eq(ep_buf_append_str(&in, "[g]\nn="), 0);
+	for (size_t i = 0; i < k; i++)
+		ck_assert_int_eq(ep_buf_append(&in, "a", 1), 0);
+	ck_assert_int_eq(ep_buf_append_str(&in, sep), 0);
+	ck_assert_int_eq(ep_buf_append_str(&in, tail), 0);
+	*warnings = ep_parse_entry_points(NULL, "P", in.data, in.len, l);
+	ep_buf_release(&in);
+}
+
+START_TEST(test_entry_points_word_offsets)
+{
+	/* str.splitlines() boundaries end the value */
+	static const char *const breaks[] = {
+		"\n", "\r", "\v", "\f", "\034", "\035", "\036",
+		"\302\205", "\342\200\250", "\342\200\251",
+	};
+	/* str.isspace() characters that are not boundaries: kept inside,
+	 * stripped at the end */
+	static const char *const spaces[] = {
+		" ", "\t", "\037", "\302\240", "\343\200\200",
+	};
+	/* neither: part of the value wherever they are */
+	static const char *const plain[] = {"\001", "\177", "\303\251", "#"};
+
+	for (size_t k = 1; k <= 20; k++) {
+		char as[32], want[64];
+		struct ep_entry_list l = {0};
+		int w;
+
+		memset(as, 'a', k);
+		as[k] = '\0';
+		for (size_t i = 0; i < ARRAY_LENGTH(breaks); i++) {
+			/* "bbb" is then a line without '=' */
+			parse_with_sep(k, breaks[i], "bbb\n", &l, &w);
+			ck_assert_msg(w == 1 && l.n == 1 &&
+					      strcmp(l.v[0].value, as) == 0,
+				      "k %zu break %zu: %d warnings, %zu "
+				      "entries", k, i, w, l.n);
+			ep_entry_list_release(&l);
+		}
+		for (size_t i = 0; i < ARRAY_LENGTH(spaces); i++) {
+			parse_with_sep(k, spaces[i], "bbb\n", &l, &w);
+			snprintf(want, sizeof(want), "%s%sbbb", as, spaces[i]);
+			ck_assert_msg(w == 0 && l.n == 1 &&
+					      strcmp(l.v[0].value, want) == 0,
+				      "k %zu space %zu inside", k, i);
+			ep_entry_list_release(&l);
+			parse_with_sep(k, spaces[i], "\n", &l, &w);
+			ck_assert_msg(w == 0 && l.n == 1 &&
+					      strcmp(l.v[0].value, as) == 0,
+				      "k %zu space %zu at the end", k, i);
+			ep_entry_list_release(&l);
+		}
+		/* runs of spaces, a word long and more, at the end of the
+		 * line and at the end of the input */
+		for (size_t pad = 1; pad <= 17; pad++) {
+			char run[32];
+
+			memset(run, pad % 2 ? ' ' : '\t', pad);
+			run[pad] = '\0';
+			parse_with_sep(k, run, "", &l, &w);
+			ck_assert_msg(w == 0 && l.n == 1 &&
+					      strcmp(l.v[0].value, as) == 0,
+				      "k %zu, %zu spaces at the end", k, pad);
+			ep_entry_list_release(&l);
+			parse_with_sep(k, run, "\n", &l, &w);
+			ck_assert_msg(w == 0 && l.n == 1 &&
+					      strcmp(l.v[0].value, as) == 0,
+				      "k %zu, %zu spaces, newline", k, pad);
+			ep_entry_list_release(&l);
+		}
+		/* a section header is the stripped line: spaces after it */
+		{
+			struct ep_buf in = {0};
+
+			ck_assert_int_eq(ep_buf_printf(&in, "[%s]", as), 0);
+			for (size_t pad = 0; pad < k; pad++)
+				ck_assert_int_eq(ep_buf_append(&in, " ", 1), 0);
+			ck_assert_int_eq(ep_buf_append_str(&in, "\nn=v\n"), 0);
+			w = ep_parse_entry_points(NULL, "P", in.data, in.len,
+						  &l);
+			ck_assert_msg(w == 0 && l.n == 1 &&
+					      strcmp(l.v[0].group, as) == 0,
+				      "k %zu: header with spaces", k);
+			ep_entry_list_release(&l);
+			ep_buf_release(&in);
+		}
+		for (size_t i = 0; i < ARRAY_LENGTH(plain); i++) {
+			parse_with_sep(k, plain[i], "bbb", &l, &w);
+			snprintf(want, sizeof(want), "%s%sbbb", as, plain[i]);
+			ck_assert_msg(w == 0 && l.n == 1 &&
+					      strcmp(l.v[0].value, want) == 0,
+				      "k %zu plain %zu", k, i);
+			ep_entry_list_release(&l);
+		}
+	}
+}
+END_TEST
+
+START_TEST(test_entry_points_chunks)
+{
+	/* entries outgrow the first text chunk, and one is larger than any
+	 * chunk so far: every string must stay where it was written */
+	struct ep_buf in = {0};
+	struct ep_entry_list l = {0};
+	char want[16];
+	const size_t n = 300, big = 20000;
+
+	ck_assert_int_eq(ep_buf_append_str(&in, "[some.group]\n"), 0);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_int_eq(ep_buf_printf(&in, "name%zu = mod%zu:f\n", i, i),
+				 0);
+		if (i == n / 2) {
+			ck_assert_int_eq(ep_buf_append_str(&in, "big = "), 0);
+			for (size_t j = 0; j < big; j++)
+				ck_assert_int_eq(ep_buf_append(&in, "x", 1), 0);
+			ck_assert_int_eq(ep_buf_append(&in, "\n", 1), 0);
+		}
+	}
+	ck_assert_int_eq(ep_parse_entry_points(NULL, "P", in.data, in.len, &l),
+			 0);
+	ck_assert_uint_eq(l.n, n + 1);
+	for (size_t i = 0, k = 0; i < l.n; i++) {
+		ck_assert_str_eq(l.v[i].group, "some.group");
+		if (i == n / 2 + 1) {
+			ck_assert_str_eq(l.v[i].name, "big");
+			ck_assert_uint_eq(strlen(l.v[i].value), big);
+			continue;
+		}
+		snprintf(want, sizeof(want), "name%zu", k);
+		ck_assert_str_eq(l.v[i].name, want);
+		snprintf(want, sizeof(want), "mod%zu:f", k);
+		ck_assert_str_eq(l.v[i].value, want);
+		k++;
+	}
+	ep_entry_list_release(&l);
+	ep_buf_release(&in);
+}
+END_TEST
+
 START_TEST(test_entry_points_length)
 {
 	/* the length ends the input, not a NUL; what follows is unread */
@@ -1309,8 +1457,10 @@ parser_suite(void)
 	tcase_add_test(tc, test_entry_points_table);
 	tcase_add_test(tc, test_entry_points_warning_text);
 	tcase_add_test(tc, test_entry_points_length);
-	tcase_add_test(tc, test_entry_points_appends);
+	tcase_add_test(tc, test_entry_points_word_offsets);
 	tcase_add_test(tc, test_entry_points_many);
+	tcase_add_test(tc, test_entry_points_appends);
+	tcase_add_test(tc, test_entry_points_chunks);
 	tcase_add_test(tc, test_entry_list);
 	suite_add_tcase(s, tc);
 
