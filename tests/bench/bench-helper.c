@@ -350,6 +350,32 @@ timed_floor(void (*fn)(const char *), const char *site)
 	return now_us() - t;
 }
 
+/*
+ * Add a distribution and time the rebuild: on top of the previous cache
+ * or, with @full, with the cache moved away. Neither frees the old
+ * cache's blocks (the incremental one would, when it renames over it): a
+ * link to it is kept until after the timing. Then back to the site as it
+ * was, cache included.
+ */
+static double
+timed_added(struct epcache *ctx, const char *site, const char *cache,
+	    const char *keep, bool full)
+{
+	char dir[4096];
+	double t;
+
+	add_dist(site, dir, sizeof(dir));
+	settle();
+	if ((full ? rename(cache, keep) : link(cache, keep)) < 0)
+		die(keep);
+	t = timed_rebuild(ctx, site);
+	unlink(keep);
+	remove_dist(dir);
+	settle();
+	timed_rebuild(ctx, site);
+	return t;
+}
+
 static int
 cmd_rebuild(const char *site, int runs)
 {
@@ -369,27 +395,8 @@ cmd_rebuild(const char *site, int runs)
 	timed_rebuild(ctx, site);
 	snprintf(keep, sizeof(keep), "%s.bench-keep", cache);
 	for (int i = 0; i < runs; i++) {
-		/* Neither timed rebuild frees the old cache's blocks (the
-		 * incremental one would, when it renames over it): keep a
-		 * link to it until after the timing. */
-		add_dist(site, dir, sizeof(dir));
-		settle();
-		if (link(cache, keep) < 0)
-			die(keep);
-		inc[i] = timed_rebuild(ctx, site);
-		unlink(keep);
-		remove_dist(dir);
-		settle();
-		timed_rebuild(ctx, site);
-		add_dist(site, dir, sizeof(dir));
-		settle();
-		if (rename(cache, keep) < 0)
-			die(cache);
-		full[i] = timed_rebuild(ctx, site);
-		unlink(keep);
-		remove_dist(dir);
-		settle();
-		timed_rebuild(ctx, site);
+		inc[i] = timed_added(ctx, site, cache, keep, false);
+		full[i] = timed_added(ctx, site, cache, keep, true);
 		rf[i] = timed_floor(read_floor_once, site);
 		sf[i] = timed_floor(stat_floor_once, site);
 		io[i] = timed_floor(cache_io_once, site);
