@@ -338,11 +338,55 @@ out:
 	return rc;
 }
 
+/*
+ * Where each entry's "name","value" is in the records just written, for the
+ * group parts to copy instead of escaping both strings again: entry j of
+ * dist i is at base + off[first[i] + j]. Dists taken over from the previous
+ * cache use their own copied tails (ep_dist_raw).
+ */
+struct tails {
+	const char *base;
+	size_t *first;
+	size_t *off;
+	size_t *len;
+};
+
+static void
+tails_release(struct tails *t)
+{
+	free(t->first);
+	free(t->off);
+	free(t->len);
+}
+
+static int
+tails_init(struct tails *t, const struct ep_scan *scan)
+{
+	size_t n = 0;
+
+	memset(t, 0, sizeof(*t));
+	t->first = calloc(scan->n + 1, sizeof(*t->first));
+	if (!t->first)
+		return -ENOMEM;
+	for (size_t i = 0; i < scan->n; i++) {
+		t->first[i] = n;
+		n += scan->dists[i].entries.n;
+	}
+	t->off = calloc(n + 1, sizeof(*t->off));
+	t->len = calloc(n + 1, sizeof(*t->len));
+	if (!t->off || !t->len) {
+		tails_release(t);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* {"dists":[[normalized,Name,Version],...],"entries":[[d,name,value],...]}
  * for the refs [from, to), which all share one group. */
 static int
 put_group(struct ep_buf *b, const struct ep_scan *scan,
-	  const struct ref *refs, size_t from, size_t to)
+	  const struct tails *tails, const struct ref *refs, size_t from,
+	  size_t to)
 {
 	size_t last = SIZE_MAX;
 	int64_t di = -1;
@@ -371,7 +415,6 @@ put_group(struct ep_buf *b, const struct ep_scan *scan,
 	di = -1;
 	for (size_t i = from; i < to; i++) {
 		const struct ep_dist *d = &scan->dists[refs[i].dist];
-		const struct ep_entry *e = &d->entries.v[refs[i].entry];
 
 		if (refs[i].dist != last) {
 			last = refs[i].dist;
@@ -385,9 +428,12 @@ put_group(struct ep_buf *b, const struct ep_scan *scan,
 			const struct ep_span *t = &d->raw->tails[refs[i].entry];
 
 			rc = put_raw(b, t->p, t->len);
-		} else if ((rc = put_str(b, e->name)) == 0 &&
-			   (rc = PUT(b, ",")) == 0) {
-			rc = put_str(b, e->value);
+		} else {
+			/* as the record has it */
+			size_t k = tails->first[refs[i].dist] + refs[i].entry;
+
+			rc = put_raw(b, tails->base + tails->off[k],
+				     tails->len[k]);
 		}
 		if (rc < 0 || (rc = PUT(b, "]")) < 0)
 			return rc;
@@ -396,7 +442,7 @@ put_group(struct ep_buf *b, const struct ep_scan *scan,
 }
 
 static int
-put_dists(struct ep_buf *b, const struct ep_scan *scan)
+put_dists(struct ep_buf *b, const struct ep_scan *scan, struct tails *tails)
 {
 	int rc;
 
@@ -441,15 +487,20 @@ put_dists(struct ep_buf *b, const struct ep_scan *scan)
 			return rc;
 		for (size_t j = 0; j < d->entries.n; j++) {
 			const struct ep_entry *e = &d->entries.v[j];
+			size_t k = tails->first[i] + j;
 
 			if ((j > 0 && (rc = PUT(b, ",")) < 0) ||
 			    (rc = PUT(b, "[")) < 0 ||
 			    (rc = put_str(b, e->group)) < 0 ||
+			    (rc = PUT(b, ",")) < 0)
+				return rc;
+			tails->off[k] = b->len;
+			if ((rc = put_str(b, e->name)) < 0 ||
 			    (rc = PUT(b, ",")) < 0 ||
-			    (rc = put_str(b, e->name)) < 0 ||
-			    (rc = PUT(b, ",")) < 0 ||
-			    (rc = put_str(b, e->value)) < 0 ||
-			    (rc = PUT(b, "]")) < 0)
+			    (rc = put_str(b, e->value)) < 0)
+				return rc;
+			tails->len[k] = b->len - tails->off[k];
+			if ((rc = PUT(b, "]")) < 0)
 				return rc;
 		}
 		if ((rc = PUT(b, "]}")) < 0)
@@ -560,7 +611,8 @@ ep_cache_serialize_parts(const struct ep_scan *scan, enum epcache_mode mode,
 			 const struct ep_dir_identity *id, struct ep_buf *out,
 			 struct ep_buf *tail)
 {
-	struct ep_buf data = {0}, *b = out;
+	struct ep_buf data = {0}, recs = {0}, *b = out;
+	struct tails tails;
 	struct grouping g;
 	struct group_row *rows = NULL;
 	size_t names_off, names_len, dists_off, dists_len, stamps_off,
@@ -569,12 +621,20 @@ ep_cache_serialize_parts(const struct ep_scan *scan, enum epcache_mode mode,
 	size_t bucket_len[EP_CACHE_BUCKETS] = {0};
 	int rc;
 
-	if ((rc = group_refs(scan, &g)) < 0)
+	if ((rc = tails_init(&tails, scan)) < 0)
 		return rc;
+	if ((rc = group_refs(scan, &g)) < 0) {
+		tails_release(&tails);
+		return rc;
+	}
 	rc = -ENOMEM;
 	rows = calloc(g.n_names + 1, sizeof(*rows));
 	if (!rows)
 		goto out;
+	/* the records first, so that the group parts can copy from them */
+	if ((rc = put_dists(&recs, scan, &tails)) < 0)
+		goto out;
+	tails.base = recs.data;
 
 	if ((rc = PUT(&data, "{\"groups\":{")) < 0)
 		goto out;
@@ -588,7 +648,7 @@ ep_cache_serialize_parts(const struct ep_scan *scan, enum epcache_mode mode,
 				 (EP_CACHE_BUCKETS - 1);
 		rows[r].off = data.len;
 		rows[r].count = g.first[r + 1] - g.first[r];
-		if ((rc = put_group(&data, scan, g.refs, g.first[r],
+		if ((rc = put_group(&data, scan, &tails, g.refs, g.first[r],
 				    g.first[r + 1])) < 0)
 			goto out;
 		rows[r].len = data.len - rows[r].off;
@@ -631,7 +691,7 @@ ep_cache_serialize_parts(const struct ep_scan *scan, enum epcache_mode mode,
 	if ((rc = PUT(&data, ",\"distributions\":")) < 0)
 		goto out;
 	dists_off = data.len;
-	if ((rc = put_dists(&data, scan)) < 0)
+	if ((rc = put_raw(&data, recs.data, recs.len)) < 0)
 		goto out;
 	dists_len = data.len - dists_off;
 	if ((rc = PUT(&data, ",\"stamps\":")) < 0)
@@ -704,6 +764,8 @@ ep_cache_serialize_parts(const struct ep_scan *scan, enum epcache_mode mode,
 out:
 	free(rows);
 	grouping_release(&g);
+	tails_release(&tails);
+	ep_buf_release(&recs);
 	ep_buf_release(&data);
 	return rc;
 }
