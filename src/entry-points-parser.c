@@ -139,11 +139,16 @@ span_strip(struct span s)
 	uint32_t cp;
 	size_t n;
 
-	/* the usual case: ASCII that is not space at both ends */
-	if (s.len > 0 && (unsigned char)s.p[0] < 0x80 &&
-	    (unsigned char)s.p[s.len - 1] < 0x80 &&
-	    !ascii_space((unsigned char)s.p[0]) &&
-	    !ascii_space((unsigned char)s.p[s.len - 1]))
+	/* the usual case: ASCII spaces ("name = value"), then ASCII that is
+	 * not space at both ends */
+	while (s.len > 0 && ascii_space((unsigned char)s.p[0])) {
+		s.p++;
+		s.len--;
+	}
+	while (s.len > 0 && ascii_space((unsigned char)s.p[s.len - 1]))
+		s.len--;
+	if (s.len == 0 || ((unsigned char)s.p[0] < 0x80 &&
+			   (unsigned char)s.p[s.len - 1] < 0x80))
 		return s;
 	while (s.len > 0) {
 		n = ep_utf8_decode(s.p, s.len, &cp);
@@ -187,6 +192,37 @@ next_line(const char *buf, size_t len, size_t pos, struct line *line)
 
 	line->invalid = false;
 	line->has_nul = false;
+
+	/* The usual line: printable ASCII up to "\n", "\r" or the end, where
+	 * the only space is ' '. Found eight bytes at a time. */
+	while (len - i >= 8) {
+		uint64_t x;
+
+		memcpy(&x, buf + i, 8);
+		if (EP_HAS_LESS(x, 0x20) | EP_HAS_HIGH(x))
+			break;
+		i += 8;
+	}
+	while (i < len && (unsigned char)buf[i] >= 0x20 &&
+	       (unsigned char)buf[i] < 0x80)
+		i++;
+	if (i == len || buf[i] == '\n' || buf[i] == '\r') {
+		size_t a = pos, b = i;
+
+		if (i < len)
+			next = buf[i] == '\r' && i + 1 < len && buf[i + 1] == '\n'
+				       ? i + 2
+				       : i + 1;
+		while (a < b && buf[a] == ' ')
+			a++;
+		while (b > a && buf[b - 1] == ' ')
+			b--;
+		line->text.p = buf + a;
+		line->text.len = b - a;
+		return next;
+	}
+	/* anything else: a character at a time */
+	i = pos;
 	while (i < len) {
 		unsigned char c = (unsigned char)buf[i];
 		uint32_t cp;
