@@ -71,7 +71,16 @@ ep_utf8_valid(const char *s, size_t len)
 		size_t n;
 
 		/* Names, metadata and entry point files are nearly all
-		 * ASCII: eight bytes at a time while no high bit is set. */
+		 * ASCII: 32, then eight bytes at a time while no high bit is
+		 * set. */
+		while (len - i >= 32) {
+			uint64_t w[4];
+
+			memcpy(w, s + i, 32);
+			if (EP_HAS_HIGH(w[0] | w[1] | w[2] | w[3]))
+				break;
+			i += 32;
+		}
 		while (len - i >= 8) {
 			uint64_t x;
 

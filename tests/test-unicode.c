@@ -172,6 +172,32 @@ START_TEST(test_utf8_valid)
 }
 END_TEST
 
+START_TEST(test_utf8_valid_offsets)
+{
+	/* ASCII is skipped 32 and 8 bytes at a time: a bad byte, a good
+	 * sequence and a sequence cut by the end at every offset of those */
+	char buf[80];
+
+	for (size_t len = 1; len <= sizeof(buf); len++) {
+		for (size_t k = 0; k < len; k++) {
+			memset(buf, 'a', sizeof(buf));
+			buf[k] = '\377';
+			ck_assert_msg(!ep_utf8_valid(buf, len),
+				      "0xff at %zu of %zu", k, len);
+			ck_assert_msg(ep_utf8_valid(buf, k),
+				      "cut before 0xff at %zu", k);
+			if (k + 2 <= len) {
+				memcpy(buf + k, "\303\251", 2);
+				ck_assert_msg(ep_utf8_valid(buf, len),
+					      "U+00E9 at %zu of %zu", k, len);
+				ck_assert_msg(!ep_utf8_valid(buf, k + 1),
+					      "U+00E9 cut at %zu", k);
+			}
+		}
+	}
+}
+END_TEST
+
 /* ------------------------------------------------------- properties */
 
 /*
@@ -570,6 +596,7 @@ unicode_suite(void)
 	tcase_add_test(tc, test_utf8_decode);
 	tcase_add_test(tc, test_utf8_decode_all);
 	tcase_add_test(tc, test_utf8_valid);
+	tcase_add_test(tc, test_utf8_valid_offsets);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("properties");
