@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -225,20 +226,37 @@ transient_error(int err)
 	       err == -ENOBUFS || err == -EINTR;
 }
 
+/* "DIST/FILE" (or DIST for an empty FILE) into @out: a directory entry's
+ * name and a file name always fit PATH_MAX, and two allocations for every
+ * distribution were worth avoiding. */
+static int
+rel_path(char out[PATH_MAX], const char *dist, const char *file)
+{
+	size_t d = strlen(dist), f = strlen(file);
+
+	if (d + 1 + f >= PATH_MAX)
+		return -ENAMETOOLONG;
+	memcpy(out, dist, d);
+	if (f) {
+		out[d++] = '/';
+		memcpy(out + d, file, f);
+	}
+	out[d + f] = '\0';
+	return 0;
+}
+
 /* The stamps of the distribution's files by stat() alone (@from on) */
 static int
 fill_stamps(int dirfd, struct ep_dist *dist, size_t from, size_t to)
 {
-	struct ep_buf rel = {0};
+	char rel[PATH_MAX];
 	int rc = 0;
 
 	for (size_t i = from; i < to; i++) {
-		if ((rc = ep_buf_set_path(&rel, dist->path,
-					  ep_stamp_names[i])) < 0 ||
-		    (rc = ep_stamp_get(dirfd, rel.data, &dist->st[i])) < 0)
+		if ((rc = rel_path(rel, dist->path, ep_stamp_names[i])) < 0 ||
+		    (rc = ep_stamp_get(dirfd, rel, &dist->st[i])) < 0)
 			break;
 	}
-	ep_buf_release(&rel);
 	return rc;
 }
 
@@ -253,21 +271,21 @@ read_dist_file(struct epcache *ctx, const char *display, int dirfd,
 	       const char *dist, const char *file, char **data, size_t *len,
 	       size_t *n_warnings, struct ep_stamp *st)
 {
-	struct ep_buf rel = {0};
+	char rel[PATH_MAX];
 	struct stat sb;
 	int rc;
 
 	*data = NULL;
 	if (st)
 		memset(st, 0, sizeof(*st));
-	if ((rc = ep_buf_set_path(&rel, dist, file)) < 0)
+	if ((rc = rel_path(rel, dist, file)) < 0)
 		goto out;
-	rc = ep_read_file_at(dirfd, rel.data, data, len, st ? &sb : NULL);
+	rc = ep_read_file_at(dirfd, rel, data, len, st ? &sb : NULL);
 	if (rc == 0 && st)
 		ep_stamp_from_stat(&sb, st);
 	else if (rc < 0 && rc != -ENOENT && rc != -ENOTDIR && rc != -ENOMEM &&
 		 st) {
-		int src = ep_stamp_get(dirfd, rel.data, st);
+		int src = ep_stamp_get(dirfd, rel, st);
 
 		if (src == -ENOMEM) {
 			rc = src;
@@ -278,20 +296,19 @@ read_dist_file(struct epcache *ctx, const char *display, int dirfd,
 	if (rc == -ENOMEM)
 		goto out;
 	if (transient_error(rc)) {
-		ep_log_error(ctx, "%s/%s: cannot read: %s", display, rel.data,
+		ep_log_error(ctx, "%s/%s: cannot read: %s", display, rel,
 			     strerror(-rc));
 		goto out;
 	}
 	if (rc < 0) {
 		if (!suppressed_error(rc)) {
 			ep_log_warn(ctx, "%s/%s: cannot read: %s", display,
-				    rel.data, strerror(-rc));
+				    rel, strerror(-rc));
 			(*n_warnings)++;
 		}
 		rc = 0;
 	}
 out:
-	ep_buf_release(&rel);
 	return rc;
 }
 
@@ -366,9 +383,10 @@ read_entry_points(struct epcache *ctx, const char *display, int dirfd,
 				    : NULL);
 	if (rc < 0 || !data)
 		return rc;
-	rc = ep_buf_printf(&where, "%s/%s/entry_points.txt", display,
-			   dist->path);
-	if (rc < 0)
+	if ((rc = ep_buf_append_str(&where, display)) < 0 ||
+	    (rc = ep_buf_append_str(&where, "/")) < 0 ||
+	    (rc = ep_buf_append_str(&where, dist->path)) < 0 ||
+	    (rc = ep_buf_append_str(&where, "/entry_points.txt")) < 0)
 		goto out;
 	rc = ep_parse_entry_points(ctx, where.data, data, len, &dist->entries);
 	if (rc > 0) {
