@@ -137,15 +137,41 @@ put_str(struct ep_buf *b, const char *s)
 	w = b->data + b->len;
 	*w++ = '"';
 	while (i < len) {
-		unsigned char c = (unsigned char)s[i];
-		size_t n, start = i;
+		unsigned char c;
+		size_t n;
 		uint32_t cp;
 
+		/* runs of plain ASCII, most of a cache: copied a word at a
+		 * time as they are checked (the room reserved is ample) */
+		while (len - i >= 8) {
+			uint64_t x;
+
+			memcpy(&x, s + i, 8);
+			if (plain_stops(x))
+				break;
+			memcpy(w, &x, 8);
+			w += 8;
+			i += 8;
+		}
+		/* the last few bytes as the word that ends the string: when
+		 * all eight are plain, the ones before @i were copied as they
+		 * are, so the word can be stored over them */
+		if (i < len && len - i < 8 && len >= 8) {
+			uint64_t x;
+
+			memcpy(&x, s + len - 8, 8);
+			if (!plain_stops(x)) {
+				memcpy(w - (8 - (len - i)), &x, 8);
+				w += len - i;
+				break;
+			}
+		}
+		if (i == len)
+			break;
+		c = (unsigned char)s[i];
 		if (plain_ascii(c)) {
-			/* runs of plain ASCII: most of a cache */
-			i = (size_t)(plain_run(s + i, s + len) - s);
-			memcpy(w, s + start, i - start);
-			w += i - start;
+			*w++ = (char)c;
+			i++;
 		} else if (c >= 0x80 &&
 			   (n = ep_utf8_decode(s + i, len - i, &cp)) > 0) {
 			memcpy(w, s + i, n);

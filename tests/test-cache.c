@@ -21,6 +21,7 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define VERSION_STR STR(EP_CACHE_VERSION)
+#define ARRAY_LENGTH(a) (sizeof(a) / sizeof((a)[0]))
 #include "fixtures.h"
 
 static char *site;
@@ -182,6 +183,77 @@ START_TEST(test_plain_json_reader)
 	ck_assert_uint_eq(json_object_array_length(v), 5 * EP_N_STAMPS);
 	json_object_put(o);
 	json_tokener_free(tok);
+	ep_buf_release(&b);
+}
+END_TEST
+
+/* The writer copies plain ASCII a word at a time and the tail as the word
+ * that ends a string; an escape or a non-ASCII character at every offset
+ * of those words must come back as it was, from the records (json-c) and
+ * from the group part. */
+START_TEST(test_string_offsets)
+{
+	static const char *const special[] = {
+		"\"", "\\", "\001", "\002", "\177", "\303\251", "\342\202\254",
+		"\360\237\230\200",
+	};
+	static const size_t tails[] = {0, 1, 7, 8, 9};
+	struct ep_buf eps = {0}, b = {0};
+	char **want = NULL;
+	size_t n = 0;
+	struct json_object *o, *data, *dists, *ents;
+	struct ep_cache_file cf;
+	struct ep_scan part = {0};
+	const char *reason;
+
+	ck_assert_int_eq(ep_buf_append_str(&eps, "[g]\n"), 0);
+	for (size_t k = 0; k <= 17; k++)
+		for (size_t t = 0; t < ARRAY_LENGTH(tails); t++)
+			for (size_t x = 0; x < ARRAY_LENGTH(special); x++) {
+				struct ep_buf v = {0};
+
+				for (size_t i = 0; i < k; i++)
+					ep_buf_append(&v, "a", 1);
+				ep_buf_append_str(&v, special[x]);
+				for (size_t i = 0; i < tails[t]; i++)
+					ep_buf_append(&v, "b", 1);
+				ck_assert_int_eq(ep_buf_printf(&eps, "n%zu = %s\n",
+							       n, v.data), 0);
+				want = realloc(want, (n + 1) * sizeof(*want));
+				want[n++] = ep_buf_steal(&v);
+			}
+	fx_dist(site, "esc-1.dist-info", "esc", "1", eps.data);
+	serialize_site(&b, EPCACHE_MODE_MTIME);
+
+	o = json_tokener_parse(b.data);
+	ck_assert_ptr_nonnull(o);
+	ck_assert(json_object_object_get_ex(o, "data", &data));
+	ck_assert(json_object_object_get_ex(data, "distributions", &dists));
+	ck_assert(json_object_object_get_ex(json_object_array_get_idx(dists, 0),
+					    "entry_points", &ents));
+	ck_assert_uint_eq(json_object_array_length(ents), n);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(ents, i);
+
+		ck_assert_str_eq(json_object_get_string(
+					 json_object_array_get_idx(e, 2)),
+				 want[i]);
+	}
+	json_object_put(o);
+
+	ck_assert_int_eq(ep_cache_open(memfd_with(b.data, b.len), NULL, &cf,
+				       &reason), 0);
+	ck_assert_int_eq(ep_cache_read_group(&cf, "g", &part), 0);
+	ck_assert_uint_eq(part.n, 1);
+	ck_assert_uint_eq(part.dists[0].entries.n, n);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_str_eq(part.dists[0].entries.v[i].value, want[i]);
+	ep_scan_release(&part);
+	ep_cache_close(&cf);
+	for (size_t i = 0; i < n; i++)
+		free(want[i]);
+	free(want);
+	ep_buf_release(&eps);
 	ep_buf_release(&b);
 }
 END_TEST
@@ -840,6 +912,7 @@ cache_suite(void)
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_plain_json_reader);
 	tcase_add_test(tc, test_non_utf8_names);
+	tcase_add_test(tc, test_string_offsets);
 	tcase_add_test(tc, test_reproducible);
 	tcase_add_test(tc, test_truncated_everywhere);
 	tcase_add_test(tc, test_bit_flips_everywhere);
