@@ -179,6 +179,23 @@ struct line {
 	bool has_nul;
 };
 
+/* Past the bytes from @i on that are ASCII and not below @lo, eight at a
+ * time; the last few (fewer than eight, or a word with another byte) are
+ * left to the caller. */
+static inline size_t
+ascii_words(const char *buf, size_t i, size_t len, unsigned lo)
+{
+	while (len - i >= 8) {
+		uint64_t x;
+
+		memcpy(&x, buf + i, 8);
+		if (EP_HAS_LESS(x, lo) | EP_HAS_HIGH(x))
+			break;
+		i += 8;
+	}
+	return i;
+}
+
 /*
  * Find the line starting at @pos and return the offset of the next one.
  * Stripping is done on the way: a line is scanned once, and the invalid and
@@ -195,14 +212,7 @@ next_line(const char *buf, size_t len, size_t pos, struct line *line)
 
 	/* The usual line: printable ASCII up to "\n", "\r" or the end, where
 	 * the only space is ' '. Found eight bytes at a time. */
-	while (len - i >= 8) {
-		uint64_t x;
-
-		memcpy(&x, buf + i, 8);
-		if (EP_HAS_LESS(x, 0x20) | EP_HAS_HIGH(x))
-			break;
-		i += 8;
-	}
+	i = ascii_words(buf, i, len, 0x20);
 	while (i < len && (unsigned char)buf[i] >= 0x20 &&
 	       (unsigned char)buf[i] < 0x80)
 		i++;
@@ -258,18 +268,10 @@ next_line(const char *buf, size_t len, size_t pos, struct line *line)
 			}
 			if (first == SIZE_MAX)
 				first = i;
-			last_end = ++i;
 			/* then eight bytes at a time while none is a space, a
-			 * control character or non-ASCII: most of a file */
-			while (len - i >= 8) {
-				uint64_t x;
-
-				memcpy(&x, buf + i, 8);
-				if (EP_HAS_LESS(x, 0x21) | EP_HAS_HIGH(x))
-					break;
-				i += 8;
-				last_end = i;
-			}
+			 * control character or non-ASCII */
+			i = ascii_words(buf, i + 1, len, 0x21);
+			last_end = i;
 			continue;
 		}
 		n = ep_utf8_decode(buf + i, len - i, &cp);
