@@ -54,7 +54,6 @@ plain_ascii(unsigned char c)
 	return plain_table[c];
 }
 
-
 /* The bytes of a word that end a plain run: the lowest flagged byte is
  * always a real one (a borrow only runs upwards), so on a little-endian
  * machine its index is the run's end. */

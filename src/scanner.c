@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -226,35 +225,19 @@ transient_error(int err)
 	       err == -ENOBUFS || err == -EINTR;
 }
 
-/* "DIST/FILE" (or DIST for an empty FILE) into @out: a directory entry's
- * name and a file name always fit PATH_MAX, and two allocations for every
- * distribution were worth avoiding. */
+/* The stamps of the distribution's files by stat() alone (@from on).
+ * @rel, here and below, is the scan's buffer for "DIST/FILE": one for
+ * the whole directory, not an allocation per file. */
 static int
-rel_path(char out[PATH_MAX], const char *dist, const char *file)
+fill_stamps(int dirfd, struct ep_buf *rel, struct ep_dist *dist, size_t from,
+	    size_t to)
 {
-	size_t d = strlen(dist), f = strlen(file);
-
-	if (d + 1 + f >= PATH_MAX)
-		return -ENAMETOOLONG;
-	memcpy(out, dist, d);
-	if (f) {
-		out[d++] = '/';
-		memcpy(out + d, file, f);
-	}
-	out[d + f] = '\0';
-	return 0;
-}
-
-/* The stamps of the distribution's files by stat() alone (@from on) */
-static int
-fill_stamps(int dirfd, struct ep_dist *dist, size_t from, size_t to)
-{
-	char rel[PATH_MAX];
 	int rc = 0;
 
 	for (size_t i = from; i < to; i++) {
-		if ((rc = rel_path(rel, dist->path, ep_stamp_names[i])) < 0 ||
-		    (rc = ep_stamp_get(dirfd, rel, &dist->st[i])) < 0)
+		if ((rc = ep_buf_set_path(rel, dist->path,
+					  ep_stamp_names[i])) < 0 ||
+		    (rc = ep_stamp_get(dirfd, rel->data, &dist->st[i])) < 0)
 			break;
 	}
 	return rc;
@@ -268,24 +251,24 @@ fill_stamps(int dirfd, struct ep_dist *dist, size_t from, size_t to)
  */
 static int
 read_dist_file(struct epcache *ctx, const char *display, int dirfd,
-	       const char *dist, const char *file, char **data, size_t *len,
-	       size_t *n_warnings, struct ep_stamp *st)
+	       struct ep_buf *rel, const char *dist, const char *file,
+	       char **data, size_t *len, size_t *n_warnings,
+	       struct ep_stamp *st)
 {
-	char rel[PATH_MAX];
 	struct stat sb;
 	int rc;
 
 	*data = NULL;
 	if (st)
 		memset(st, 0, sizeof(*st));
-	if ((rc = rel_path(rel, dist, file)) < 0)
+	if ((rc = ep_buf_set_path(rel, dist, file)) < 0)
 		goto out;
-	rc = ep_read_file_at(dirfd, rel, data, len, st ? &sb : NULL);
+	rc = ep_read_file_at(dirfd, rel->data, data, len, st ? &sb : NULL);
 	if (rc == 0 && st)
 		ep_stamp_from_stat(&sb, st);
 	else if (rc < 0 && rc != -ENOENT && rc != -ENOTDIR && rc != -ENOMEM &&
 		 st) {
-		int src = ep_stamp_get(dirfd, rel, st);
+		int src = ep_stamp_get(dirfd, rel->data, st);
 
 		if (src == -ENOMEM) {
 			rc = src;
@@ -296,14 +279,14 @@ read_dist_file(struct epcache *ctx, const char *display, int dirfd,
 	if (rc == -ENOMEM)
 		goto out;
 	if (transient_error(rc)) {
-		ep_log_error(ctx, "%s/%s: cannot read: %s", display, rel,
+		ep_log_error(ctx, "%s/%s: cannot read: %s", display, rel->data,
 			     strerror(-rc));
 		goto out;
 	}
 	if (rc < 0) {
 		if (!suppressed_error(rc)) {
 			ep_log_warn(ctx, "%s/%s: cannot read: %s", display,
-				    rel, strerror(-rc));
+				    rel->data, strerror(-rc));
 			(*n_warnings)++;
 		}
 		rc = 0;
@@ -318,7 +301,8 @@ out:
  * the reads; strict mode also stat()s a PKG-INFO it did not need. */
 static int
 read_metadata(struct epcache *ctx, const char *display, int dirfd,
-	      struct ep_dist *dist, size_t n_stamps, size_t *n_warnings)
+	      struct ep_buf *rel, struct ep_dist *dist, size_t n_stamps,
+	      size_t *n_warnings)
 {
 	static const char *const files[] = {"METADATA", "PKG-INFO", ""};
 	static const int stamp_of[] = {EP_STAMP_METADATA, EP_STAMP_PKG_INFO,
@@ -334,8 +318,8 @@ read_metadata(struct epcache *ctx, const char *display, int dirfd,
 		 * every mode, even where the cache does not record them */
 		if (n_stamps > 0 && stamp_of[i] >= 0)
 			st = &dist->st[stamp_of[i]];
-		rc = read_dist_file(ctx, display, dirfd, dist->path, files[i],
-				    &data, &len, n_warnings, st);
+		rc = read_dist_file(ctx, display, dirfd, rel, dist->path,
+				    files[i], &data, &len, n_warnings, st);
 		if (rc < 0)
 			return rc;
 		if (data && len > 0)
@@ -345,7 +329,7 @@ read_metadata(struct epcache *ctx, const char *display, int dirfd,
 	}
 	/* METADATA was enough: PKG-INFO still has a stamp to record */
 	if (i == 0 && n_stamps == EP_N_STAMPS &&
-	    (rc = fill_stamps(dirfd, dist, EP_STAMP_PKG_INFO,
+	    (rc = fill_stamps(dirfd, rel, dist, EP_STAMP_PKG_INFO,
 			      EP_STAMP_PKG_INFO + 1)) < 0)
 		goto out;
 	if (!data)
@@ -370,31 +354,29 @@ out:
 
 static int
 read_entry_points(struct epcache *ctx, const char *display, int dirfd,
-		  struct ep_dist *dist, size_t n_stamps, size_t *n_warnings)
+		  struct ep_buf *rel, struct ep_dist *dist, size_t n_stamps,
+		  size_t *n_warnings)
 {
-	struct ep_buf where = {0};
 	char *data = NULL;
 	size_t len = 0;
 	int rc;
 
-	rc = read_dist_file(ctx, display, dirfd, dist->path,
+	rc = read_dist_file(ctx, display, dirfd, rel, dist->path,
 			    "entry_points.txt", &data, &len, n_warnings,
 			    n_stamps > 0 ? &dist->st[EP_STAMP_ENTRY_POINTS]
 				    : NULL);
 	if (rc < 0 || !data)
 		return rc;
-	if ((rc = ep_buf_append_str(&where, display)) < 0 ||
-	    (rc = ep_buf_append_str(&where, "/")) < 0 ||
-	    (rc = ep_buf_append_str(&where, dist->path)) < 0 ||
-	    (rc = ep_buf_append_str(&where, "/entry_points.txt")) < 0)
+	/* the file's full name, for the parser's messages */
+	if ((rc = ep_buf_set_path(rel, display, dist->path)) < 0 ||
+	    (rc = ep_buf_append_str(rel, "/entry_points.txt")) < 0)
 		goto out;
-	rc = ep_parse_entry_points(ctx, where.data, data, len, &dist->entries);
+	rc = ep_parse_entry_points(ctx, rel->data, data, len, &dist->entries);
 	if (rc > 0) {
 		*n_warnings += (size_t)rc;
 		rc = 0;
 	}
 out:
-	ep_buf_release(&where);
 	free(data);
 	return rc;
 }
@@ -457,7 +439,7 @@ reusable(struct ep_scan *prev, const struct ep_strset *prev_paths,
  */
 static int
 scan_one(struct epcache *ctx, const char *display, int dirfd,
-	 size_t n_stamps, struct ep_scan *prev,
+	 struct ep_buf *rel, size_t n_stamps, struct ep_scan *prev,
 	 const struct ep_strset *prev_paths, struct ep_strset *seen,
 	 struct child *c, struct ep_scan *out)
 {
@@ -471,7 +453,7 @@ scan_one(struct epcache *ctx, const char *display, int dirfd,
 	c->name = NULL;
 	d.egg = c->egg;
 	if (n_stamps > 0 &&
-	    (rc = fill_stamps(dirfd, &d, 0, prev ? n_stamps : 1)) < 0)
+	    (rc = fill_stamps(dirfd, rel, &d, 0, prev ? n_stamps : 1)) < 0)
 		goto out;
 	if ((p = reusable(prev, prev_paths, n_stamps, c, &d))) {
 		d.normalized = p->normalized;
@@ -485,9 +467,9 @@ scan_one(struct epcache *ctx, const char *display, int dirfd,
 		out->n_reused++;
 		goto dedup;
 	}
-	if ((rc = read_entry_points(ctx, display, dirfd, &d, n_stamps,
+	if ((rc = read_entry_points(ctx, display, dirfd, rel, &d, n_stamps,
 				    &out->n_warnings)) < 0 ||
-	    (rc = read_metadata(ctx, display, dirfd, &d, n_stamps,
+	    (rc = read_metadata(ctx, display, dirfd, rel, &d, n_stamps,
 				  &out->n_warnings)) < 0)
 		goto out;
 	d.n_warnings = out->n_warnings - warnings;
@@ -536,6 +518,7 @@ scan_dir(struct epcache *ctx, const char *display, int dirfd,
 	/* keys that outlive the sets: the names of the records */
 	struct ep_strset seen = {.borrowed = true};
 	struct ep_strset prev_paths = {.borrowed = true};
+	struct ep_buf rel = {0};
 	struct child *children = NULL;
 	size_t n = 0;
 	int rc = 0;
@@ -553,7 +536,7 @@ scan_dir(struct epcache *ctx, const char *display, int dirfd,
 	if (rc < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		rc = scan_one(ctx, display, dirfd, n_stamps, prev,
+		rc = scan_one(ctx, display, dirfd, &rel, n_stamps, prev,
 			      &prev_paths, &seen, &children[i], out);
 		if (rc < 0)
 			goto out;
@@ -564,6 +547,7 @@ out:
 	free(children);
 	ep_strset_release(&seen);
 	ep_strset_release(&prev_paths);
+	ep_buf_release(&rel);
 	if (rc < 0)
 		ep_scan_release(out);
 	return rc;
