@@ -817,6 +817,9 @@ ep_cache_serialize_parts(const struct ep_scan *scan, enum epcache_mode mode,
 	    (rc = PUT(b, "],\"names\":")) < 0)
 		goto out;
 	snprintf(num, sizeof(num), "%016" PRIx64, id->names_sum);
+	if ((rc = put_str(b, num)) < 0 || (rc = PUT(b, ",\"order\":")) < 0)
+		goto out;
+	snprintf(num, sizeof(num), "%016" PRIx64, id->order_sum);
 	if ((rc = put_str(b, num)) < 0 ||
 	    (rc = PUT(b, ",\"names_only\":")) < 0 ||
 	    (rc = (id->names_only ? PUT(b, "true") : PUT(b, "false"))) < 0 ||
@@ -1068,6 +1071,10 @@ parse_header(struct json_object *h, size_t avail, struct ep_cache_header *hdr,
 		return -EBADMSG;
 	hdr->id.has_names = true;
 	hdr->id.names_sum = u;
+	s = member_str(dir, "order", false, &ok);
+	if (!ok || strlen(s) != 16 || !parse_u64(s, 16, &u))
+		return -EBADMSG;
+	hdr->id.order_sum = u;
 	if (!json_object_object_get_ex(dir, "names_only", &v) ||
 	    !json_object_is_type(v, json_type_boolean))
 		return -EBADMSG;

@@ -48,10 +48,22 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int
-ep_dir_names_checksum(int dirfd, uint64_t *sum)
+/* FNV-1a 64 of @s with its NUL, so that "ab","c" and "a","bc" differ */
+static uint64_t
+fnv_name(uint64_t h, const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const char *p = s;; p++) {
+		h ^= (unsigned char)*p;
+		h *= 0x100000001b3ULL;
+		if (!*p)
+			return h;
+	}
+}
+
+int
+ep_dir_names_checksum(int dirfd, uint64_t *sum, uint64_t *order)
+{
+	uint64_t h = 0xcbf29ce484222325ULL, o = h;
 	char **names = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
@@ -81,6 +93,7 @@ ep_dir_names_checksum(int dirfd, uint64_t *sum)
 			rc = -ENOMEM;
 			goto out;
 		}
+		o = fnv_name(o, names[n]);
 		n++;
 	}
 	if (errno) {
@@ -89,16 +102,11 @@ ep_dir_names_checksum(int dirfd, uint64_t *sum)
 	}
 	if (n)
 		qsort(names, n, sizeof(*names), cmp_str);
-	for (size_t i = 0; i < n; i++) {
-		/* NUL included, so that "ab","c" and "a","bc" differ */
-		for (const char *p = names[i];; p++) {
-			h ^= (unsigned char)*p;
-			h *= 0x100000001b3ULL;
-			if (!*p)
-				break;
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		h = fnv_name(h, names[i]);
 	*sum = h;
+	if (order)
+		*order = o;
 out:
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
@@ -120,7 +128,8 @@ ep_dir_identity_from_stat(int dirfd, const struct stat *st, bool with_names,
 	id->names_only = ep_fs_needs_checksum(dirfd);
 	if (with_names || id->names_only) {
 		id->has_names = true;
-		return ep_dir_names_checksum(dirfd, &id->names_sum);
+		return ep_dir_names_checksum(dirfd, &id->names_sum,
+					     &id->order_sum);
 	}
 	return 0;
 }
@@ -179,6 +188,7 @@ ep_stamp_from_stat(const struct stat *sb, struct ep_stamp *st)
 	st->nsec = (int64_t)sb->st_mtim.tv_nsec;
 	st->csec = (int64_t)sb->st_ctim.tv_sec;
 	st->cnsec = (int64_t)sb->st_ctim.tv_nsec;
+	st->dir = S_ISDIR(sb->st_mode);
 }
 
 size_t

@@ -214,6 +214,8 @@ struct ep_stamp {
 	int64_t nsec;
 	int64_t csec;
 	int64_t cnsec;
+	bool dir; /* from the stat(), not recorded: sizes of directories are
+		   * the filesystem's, not the content's */
 };
 
 /* Strict mode records these paths below each distribution (see scanner.c);
@@ -319,8 +321,9 @@ struct ep_dir_identity {
 	int64_t sec;
 	int64_t nsec;
 	bool names_only; /* FAT-like: mtime and inode are unreliable */
-	bool has_names;	 /* names_sum was computed */
+	bool has_names;	 /* names_sum and order_sum were computed */
 	uint64_t names_sum; /* FNV-1a 64 of the sorted entry names */
+	uint64_t order_sum; /* ... of the names in readdir(3) order */
 };
 
 /* The identity of @dirfd (@st: its fstat()); the names' checksum (one
@@ -329,7 +332,9 @@ int ep_dir_identity_from_stat(int dirfd, const struct stat *st,
 			      bool with_names, struct ep_dir_identity *id);
 int ep_dir_identity_get(int dirfd, bool with_names,
 			struct ep_dir_identity *id);
-int ep_dir_names_checksum(int dirfd, uint64_t *sum);
+/* FNV-1a 64 of @dirfd's entry names (but .epcache) sorted, and (@order
+ * may be NULL) in the order readdir(3) gives them. */
+int ep_dir_names_checksum(int dirfd, uint64_t *sum, uint64_t *order);
 /* The same directory, unchanged: device, inode and mtime (on FAT-like
  * filesystems, the names) equal. */
 bool ep_dir_identity_equal(const struct ep_dir_identity *a,
@@ -351,6 +356,8 @@ enum ep_dir_match {
 	EP_DIR_SAME,	/* same device, inode and mtime */
 	EP_DIR_MOVED,	/* travelled with its cache: another device or
 			 * inode, an mtime not later, the same names */
+	EP_DIR_REORDERED, /* as moved, but listed in another order (another
+			   * filesystem): the cache's order is not importlib's */
 };
 
 struct ep_cache_file;
@@ -443,6 +450,10 @@ struct ep_cache_file {
 	int fd;
 	size_t size;
 	struct ep_cache_header hdr;
+	/* fresh, but the directory lists its entries in another order than
+	 * the cache's: its group parts are in the wrong order, its records
+	 * are right (ep_cache_evaluate) */
+	bool reordered;
 };
 
 /* Parse the header of an open cache file; @st is its fstat() if the

@@ -36,7 +36,8 @@ mtime_after(int64_t sec, int64_t nsec, int64_t rsec, int64_t rnsec)
  * only an mtime older than its scan (the racy rule, rebuild.c), so that
  * any change made since stamps the directory later. Then the names of its
  * entries decide, from one listing: an install, upgrade or removal changes
- * a *.dist-info or *.egg-info name. EP_DIR_MOVED, or EP_DIR_CHANGED.
+ * a *.dist-info or *.egg-info name. EP_DIR_MOVED, or EP_DIR_CHANGED;
+ * EP_DIR_REORDERED when the same names are listed in another order.
  */
 static int
 dir_compare(int sitefd, const struct stat *site,
@@ -67,13 +68,18 @@ dir_compare(int sitefd, const struct stat *site,
 		*why = "directory modified since the cache was built";
 		return 0;
 	}
-	if ((rc = ep_dir_names_checksum(sitefd, &now.names_sum)) < 0)
+	if ((rc = ep_dir_names_checksum(sitefd, &now.names_sum,
+					&now.order_sum)) < 0)
 		return rc;
 	if (now.names_sum != rec->names_sum) {
 		*why = "directory entries changed since the cache was built";
 		return 0;
 	}
-	*match = EP_DIR_MOVED;
+	/* importlib follows the listing's order, which is the filesystem's
+	 * (ext4 hashes names with a seed of its own, tmpfs lists the newest
+	 * first): on another one the same names come in another order */
+	*match = now.order_sum == rec->order_sum ? EP_DIR_MOVED
+						  : EP_DIR_REORDERED;
 	return 0;
 }
 
@@ -81,7 +87,8 @@ dir_compare(int sitefd, const struct stat *site,
  * A file of a directory that travelled: its inode and ctime are new
  * wherever it lands, and its mtime may have been truncated or set back,
  * never forward (see dir_compare()). What survives is whether it exists,
- * its size, and an mtime not later than the recorded one.
+ * its size (not a directory's: that is the filesystem's), and an mtime
+ * not later than the recorded one.
  */
 static bool
 stamp_travelled(const struct ep_stamp *rec, const struct ep_stamp *now)
@@ -90,7 +97,7 @@ stamp_travelled(const struct ep_stamp *rec, const struct ep_stamp *now)
 		return false;
 	if (!rec->present)
 		return true;
-	return rec->size == now->size &&
+	return (now->dir || rec->size == now->size) &&
 	       !mtime_after(now->sec, now->nsec, rec->sec, rec->nsec);
 }
 
@@ -254,7 +261,7 @@ ep_cache_evaluate(int sitefd, const char *egg_name, bool check_trust_mode,
 	    match == EP_DIR_CHANGED)
 		goto out;
 	if (cf->hdr.mode == EPCACHE_MODE_STRICT) {
-		struct stamps_check c = {sitefd, match == EP_DIR_MOVED};
+		struct stamps_check c = {sitefd, match != EP_DIR_SAME};
 
 		rc = ep_cache_read_stamps(cf, check_stamp_row, &c);
 		if (rc == -EBADMSG) {
@@ -273,7 +280,12 @@ ep_cache_evaluate(int sitefd, const char *egg_name, bool check_trust_mode,
 		}
 	}
 	*status = EPCACHE_STATUS_FRESH;
-	if (match == EP_DIR_MOVED)
+	cf->reordered = match == EP_DIR_REORDERED;
+	if (cf->reordered)
+		why = "directory moved or its timestamps set back, its names "
+		      "unchanged, listed in another order: answered from the "
+		      "cache's records in that order";
+	else if (match == EP_DIR_MOVED)
 		why = cf->hdr.mode == EPCACHE_MODE_STRICT
 			      ? "directory moved or its timestamps set back; "
 				"its names and every distribution's files "

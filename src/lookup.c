@@ -26,6 +26,9 @@ struct ep_path {
 	struct ep_cache_file cf;
 	bool scanned;
 	struct ep_scan scan;
+	/* the cache's records, when @scan was made from them (a reordered
+	 * cache): @scan's strings live in their arena */
+	struct ep_scan records;
 };
 
 struct epcache_lookup {
@@ -90,6 +93,39 @@ out:
 	return zip;
 }
 
+/*
+ * A fresh cache of a directory that lists its entries in another order
+ * than when the cache was written (it travelled to another filesystem):
+ * its group parts are in the old order, but its records are the
+ * directory's. The answer is a scan that takes every record over from
+ * the cache, in the listing's order, reading no file of the directory
+ * (but those of records with warnings, which are never taken over).
+ */
+static int
+scan_from_records(struct epcache_lookup *lk, struct ep_path *p)
+{
+	int rc;
+
+	rc = ep_cache_read_dists(&p->cf, &p->records);
+	ep_cache_close(&p->cf);
+	p->use_cache = false;
+	if (rc == 0)
+		rc = ep_scan_dir_reuse(lk->ctx, p->path, p->dirfd, 0,
+				       &p->records, &p->scan);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc < 0) {
+		ep_scan_give_back(&p->scan, &p->records);
+		ep_scan_release(&p->records);
+		p->status = EPCACHE_STATUS_CORRUPT;
+		snprintf(p->reason, sizeof(p->reason),
+			 "corrupt cache records");
+		return 0;
+	}
+	p->scanned = true;
+	return 0;
+}
+
 static int
 path_init(struct epcache_lookup *lk, struct ep_path *p, const char *path)
 {
@@ -132,6 +168,8 @@ path_init(struct epcache_lookup *lk, struct ep_path *p, const char *path)
 	}
 	p->use_cache = p->status == EPCACHE_STATUS_FRESH &&
 		       !(lk->flags & EPCACHE_LOOKUP_NO_CACHE);
+	if (p->use_cache && p->cf.reordered)
+		return scan_from_records(lk, p);
 	if (!p->use_cache)
 		ep_cache_close(&p->cf);
 	return 0;
@@ -143,7 +181,8 @@ path_release(struct ep_path *p)
 	free(p->path);
 	free(p->egg_name);
 	ep_cache_close(&p->cf);
-	ep_scan_release(&p->scan);
+	ep_scan_give_back(&p->scan, &p->records);
+	ep_scan_release(&p->records);
 	if (p->dirfd >= 0)
 		close(p->dirfd);
 }

@@ -433,7 +433,7 @@ END_TEST
 /* A header of the right shape; %s are: mode, dev, mtime, names range,
  * stamps range, buckets, separator. */
 /* The directory's names checksum, and that it is no FAT */
-#define NAMES_ID "\"names\":\"0123456789abcdef\",\"names_only\":false"
+#define NAMES_ID "\"names\":\"0123456789abcdef\",\"order\":\"fedcba9876543210\",\"names_only\":false"
 
 #define HDR_FMT                                                              \
 	"{\"header\":{\"format\":\"epcache-entry-points\",\"version\":" VERSION_STR ","     \

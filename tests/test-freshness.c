@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -423,6 +424,101 @@ START_TEST(test_moved_not_rewritten)
 }
 END_TEST
 
+/* The listing's order as "a,b,..." */
+static void
+listing_of(const char *dir, char *out, size_t len)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	ck_assert_ptr_nonnull(d);
+	out[0] = '\0';
+	while ((de = readdir(d)))
+		if (strstr(de->d_name, ".dist-info"))
+			snprintf(out + strlen(out), len - strlen(out), "%s,",
+				 de->d_name);
+	closedir(d);
+}
+
+/* The values of group g, as "v,v,..." */
+static void
+answer_of(const char *dir, char *out, size_t len)
+{
+	struct epcache_lookup *lk;
+	struct epcache_selection *sel;
+
+	ck_assert_int_eq(epcache_lookup_new(ctx, &dir, 1, 0, &lk), 0);
+	ck_assert_int_eq(epcache_lookup_select(lk, "g", NULL, &sel), 0);
+	out[0] = '\0';
+	for (size_t i = 0; i < epcache_selection_get_count(sel); i++)
+		snprintf(out + strlen(out), len - strlen(out), "%s,",
+			 epcache_entry_get_value(
+				 epcache_selection_get_entry(sel, i)));
+	epcache_selection_free(sel);
+	epcache_lookup_free(lk);
+}
+
+/*
+ * importlib follows the listing's order, and which of two distributions
+ * of one name wins follows it too; on another filesystem the same names
+ * come in another order (tmpfs lists the newest first). A cache that
+ * travelled there is fresh, and answers in the new order, from its
+ * records: the dist that wins there, not the one that won here.
+ */
+START_TEST(test_moved_reordered)
+{
+	char *shm = strdup("/dev/shm/epcache-test-XXXXXX");
+	char cmd[4096], reason[256], order[256], ans[256], live[256];
+	static const char *const names[] = {"Foo-1.dist-info", "foo-2.dist-info",
+					    "b-1.dist-info"};
+	struct timespec t;
+
+	ck_assert_ptr_nonnull(mkdtemp(shm));
+	for (int i = 0; i < 3; i++) {
+		char ep[64];
+
+		snprintf(ep, sizeof(ep), "[g]\nx = %s\n", names[i]);
+		fx_dist(site, names[i], i < 2 ? "foo" : "b", "1", ep);
+	}
+	rebuild(EPCACHE_MODE_MTIME);
+	t = mtime_of(site);
+	/* the copy, its entries made in the order the site lists them: tmpfs
+	 * lists them the other way round, so that the other "foo" wins */
+	listing_of(site, order, sizeof(order));
+	for (char *n = order, *end; (end = strchr(n, ',')); n = end + 1) {
+		*end = '\0';
+		snprintf(cmd, sizeof(cmd), "cp -a '%s/%s' '%s/'", site, n, shm);
+		run(cmd);
+	}
+	snprintf(cmd, sizeof(cmd), "cp -a '%s/" EP_CACHE_SUBDIR "' '%s/'",
+		 site, shm);
+	run(cmd);
+	set_mtime(shm, t.tv_sec, t.tv_nsec);
+	listing_of(site, order, sizeof(order));
+	listing_of(shm, reason, sizeof(reason));
+	ck_assert_str_ne(order, reason);
+	answer_of(site, live, sizeof(live));
+	ck_assert_int_eq(status_of(shm, reason), EPCACHE_STATUS_FRESH);
+	ck_assert_msg(strstr(reason, "another order"), "%s", reason);
+	answer_of(shm, ans, sizeof(ans));
+	/* what a scan of the copy gives */
+	snprintf(cmd, sizeof(cmd), "rm -r '%s/" EP_CACHE_SUBDIR "'", shm);
+	run(cmd);
+	ck_assert_str_ne(ans, live); /* the site's answer is not the copy's */
+	answer_of(shm, live, sizeof(live));
+	ck_assert_str_eq(ans, live);
+	/* and the first of the two "foo" in the copy's listing wins there */
+	listing_of(shm, order, sizeof(order));
+	ck_assert_msg(strstr(ans, strstr(order, "oo-1") &&
+					  (!strstr(order, "oo-2") ||
+					   strstr(order, "oo-1") < strstr(order, "oo-2"))
+				  ? "Foo-1" : "foo-2"),
+		      "%s for %s", ans, order);
+	fx_rmrf(shm);
+	free(shm);
+}
+END_TEST
+
 /* A cache of an older format is stale ("rebuild me"), not corrupt. */
 START_TEST(test_older_version_is_stale)
 {
@@ -457,11 +553,11 @@ START_TEST(test_checksum_order_independent)
 	fx_mkdir(other, "p");
 	fa = open(site, O_RDONLY | O_DIRECTORY);
 	fb = open(other, O_RDONLY | O_DIRECTORY);
-	ck_assert_int_eq(ep_dir_names_checksum(fa, &a), 0);
-	ck_assert_int_eq(ep_dir_names_checksum(fb, &b), 0);
+	ck_assert_int_eq(ep_dir_names_checksum(fa, &a, NULL), 0);
+	ck_assert_int_eq(ep_dir_names_checksum(fb, &b, NULL), 0);
 	ck_assert(a == b);
 	fx_mkdir(other, "pq");
-	ck_assert_int_eq(ep_dir_names_checksum(fb, &b), 0);
+	ck_assert_int_eq(ep_dir_names_checksum(fb, &b, NULL), 0);
 	ck_assert(a != b);
 	close(fa);
 	close(fb);
@@ -807,6 +903,7 @@ freshness_suite(void)
 	tcase_add_test(tc, test_same_version_reinstall);
 	tcase_add_test(tc, test_moved_strict);
 	tcase_add_test(tc, test_moved_not_rewritten);
+	tcase_add_test(tc, test_moved_reordered);
 	tcase_add_test(tc, test_older_version_is_stale);
 	tcase_add_test(tc, test_racy_rounds);
 	tcase_add_test(tc, test_racy_dist_dir);

@@ -42,9 +42,12 @@ def crc_ok(data, start, rng):
     return zlib.crc32(data[start + off:start + off + ln]) == int(crc, 16)
 
 
-def names_checksum(d):
-    """FNV-1a 64 over the sorted names (but .epcache), each NUL-ended."""
-    names = sorted(n for n in os.listdir(os.fsencode(d)) if n != b".epcache")
+def names_checksum(d, order=False):
+    """FNV-1a 64 over the names (but .epcache), each NUL-ended: sorted, or
+    with order=True in the directory's listing order."""
+    names = [n for n in os.listdir(os.fsencode(d)) if n != b".epcache"]
+    if not order:
+        names.sort()
     return "%016x" % fnv1a64(b"".join(n + b"\0" for n in names))
 
 
@@ -159,13 +162,14 @@ def check_dirs(args, env):
             whole = json.loads(f.read())
         groups = sorted(whole["data"]["groups"])
         # the directory's names checksum, as the spec defines it
-        if whole["header"]["directory"]["names"] == names_checksum(d):
+        if whole["header"]["directory"]["names"] == names_checksum(d) and \
+                whole["header"]["directory"]["order"] == names_checksum(d, True):
             passed += 1
         else:
             failed += 1
-            print("FAIL %s: names checksum %s, spec gives %s"
-                  % (d, whole["header"]["directory"]["names"],
-                     names_checksum(d)))
+            print("FAIL %s: names checksums %s, spec gives %s"
+                  % (d, whole["header"]["directory"],
+                     (names_checksum(d), names_checksum(d, True))))
         for g in groups:
             if "\0" in g:
                 continue
