@@ -282,9 +282,8 @@ ep_cache_evaluate(int sitefd, const char *egg_name, bool check_trust_mode,
 	*status = EPCACHE_STATUS_FRESH;
 	cf->reordered = match == EP_DIR_REORDERED;
 	if (cf->reordered)
-		why = "directory moved or its timestamps set back, its names "
-		      "unchanged, listed in another order: answered from the "
-		      "cache's records in that order";
+		why = "directory moved, its names unchanged but listed in "
+		      "another order: answered from the cache's records";
 	else if (match == EP_DIR_MOVED)
 		why = cf->hdr.mode == EPCACHE_MODE_STRICT
 			      ? "directory moved or its timestamps set back; "
