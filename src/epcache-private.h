@@ -432,6 +432,15 @@ struct ep_cache_header {
 	uint32_t bucket_crc[EP_CACHE_BUCKETS];
 };
 
+/* The file's fixed bytes: it starts with EP_CACHE_PREFIX, the header
+ * object follows, then EP_CACHE_DATA_SEP and the data object. */
+#define EP_CACHE_PREFIX "{\"header\":"
+#define EP_CACHE_DATA_SEP ",\n\"data\":"
+/* A CRC-32 as JSON: a quoted string of 8 hex digits */
+#define EP_CACHE_CRC_LEN 10
+/* The header's last member, the CRC-32 of every byte of the file before */
+#define EP_CACHE_CRC_KEY ",\"crc\":"
+
 /* CRC-32 (ISO-HDLC, zlib's crc32()) of @len bytes: every part of a cache
  * carries one, checked when the part is read. */
 uint32_t ep_crc32(const void *data, size_t len);
