@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "epcache-private.h"
 
@@ -23,6 +24,38 @@
 /* Deepest legitimate nesting is 4 (header.index.groups.G); a group part
  * is 3 deep. Anything deeper is hostile. */
 #define JSON_DEPTH 8
+/* A CRC-32 as JSON: a quoted string of 8 hex digits */
+#define CRC_JSON_LEN 10
+/* The header ends with this member, the CRC-32 of the file before it */
+#define HEADER_CRC_KEY ",\"crc\":"
+#define HEADER_CRC_TAIL (sizeof(HEADER_CRC_KEY) - 1 + CRC_JSON_LEN + 1)
+
+static const char *const mode_names[] = {
+	[EPCACHE_MODE_MTIME] = "mtime",
+	[EPCACHE_MODE_STRICT] = "strict",
+	[EPCACHE_MODE_TRUST] = "trust",
+};
+
+EP_EXPORT const char *
+epcache_mode_to_str(enum epcache_mode mode)
+{
+	if ((unsigned)mode >= sizeof(mode_names) / sizeof(mode_names[0]))
+		return NULL;
+	return mode_names[mode];
+}
+
+EP_EXPORT int
+epcache_mode_from_str(const char *str, enum epcache_mode *mode)
+{
+	for (size_t i = 0; str && i < sizeof(mode_names) / sizeof(mode_names[0]);
+	     i++) {
+		if (strcmp(str, mode_names[i]) == 0) {
+			*mode = (enum epcache_mode)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
 
 /* ------------------------------------------------------------ writing */
 
@@ -228,16 +261,45 @@ put_u64_str(struct ep_buf *b, uint64_t v)
 	return put_num(b, v, false, true);
 }
 
-/* "[off,len]" */
+uint32_t
+ep_crc32(const void *data, size_t len)
+{
+	uLong crc = crc32(0L, Z_NULL, 0);
+	const Bytef *p = data;
+
+	/* zlib takes uInt lengths */
+	while (len > 0) {
+		uInt n = len > 0x40000000 ? 0x40000000 : (uInt)len;
+
+		crc = crc32(crc, p, n);
+		p += n;
+		len -= n;
+	}
+	return (uint32_t)crc;
+}
+
+/* "XXXXXXXX": a CRC-32, fixed width */
 static int
-put_range(struct ep_buf *b, size_t off, size_t len)
+put_crc(struct ep_buf *b, uint32_t crc)
+{
+	char hex[16];
+
+	snprintf(hex, sizeof(hex), "\"%08" PRIx32 "\"", crc);
+	return ep_buf_append(b, hex, CRC_JSON_LEN);
+}
+
+/* "[off,len,CRC]": a part of @data, at @off for @len bytes */
+static int
+put_range(struct ep_buf *b, const struct ep_buf *data, size_t off, size_t len)
 {
 	int rc;
 
 	if ((rc = ep_buf_append(b, "[", 1)) < 0 ||
 	    (rc = put_i64(b, (int64_t)off)) < 0 ||
 	    (rc = ep_buf_append(b, ",", 1)) < 0 ||
-	    (rc = put_i64(b, (int64_t)len)) < 0)
+	    (rc = put_i64(b, (int64_t)len)) < 0 ||
+	    (rc = ep_buf_append(b, ",", 1)) < 0 ||
+	    (rc = put_crc(b, ep_crc32(data->data + off, len))) < 0)
 		return rc;
 	return ep_buf_append(b, "]", 1);
 }
@@ -616,6 +678,7 @@ put_names(struct ep_buf *b, const struct ep_scan *scan)
 struct group_row {
 	const char *name;
 	size_t off, len, count, bucket;
+	uint32_t crc;
 };
 
 int
@@ -644,6 +707,7 @@ ep_cache_serialize_parts(const struct ep_scan *scan, enum epcache_mode mode,
 		stamps_len;
 	size_t bucket_off[EP_CACHE_BUCKETS] = {0};
 	size_t bucket_len[EP_CACHE_BUCKETS] = {0};
+	char num[24];
 	int rc;
 
 	if ((rc = tails_init(&tails, scan)) < 0)
@@ -677,6 +741,7 @@ ep_cache_serialize_parts(const struct ep_scan *scan, enum epcache_mode mode,
 				    g.first[r + 1])) < 0)
 			goto out;
 		rows[r].len = data.len - rows[r].off;
+		rows[r].crc = ep_crc32(data.data + rows[r].off, rows[r].len);
 	}
 	if ((rc = PUT(&data, "},\"group_index\":[")) < 0)
 		goto out;
@@ -698,6 +763,8 @@ ep_cache_serialize_parts(const struct ep_scan *scan, enum epcache_mode mode,
 			    (rc = put_i64(&data, (int64_t)rows[r].len)) < 0 ||
 			    (rc = PUT(&data, ",")) < 0 ||
 			    (rc = put_i64(&data, (int64_t)rows[r].count)) < 0 ||
+			    (rc = PUT(&data, ",")) < 0 ||
+			    (rc = put_crc(&data, rows[r].crc)) < 0 ||
 			    (rc = PUT(&data, "]")) < 0)
 				goto out;
 			any = true;
@@ -725,7 +792,8 @@ ep_cache_serialize_parts(const struct ep_scan *scan, enum epcache_mode mode,
 	if ((rc = put_stamps(&data, scan, ep_stamps_per_dist(mode))) < 0)
 		goto out;
 	stamps_len = data.len - stamps_off;
-	if ((rc = PUT(&data, "}")) < 0)
+	/* the data object, then the file's */
+	if ((rc = PUT(&data, "}}\n")) < 0)
 		goto out;
 
 	out->len = 0;
@@ -737,6 +805,8 @@ ep_cache_serialize_parts(const struct ep_scan *scan, enum epcache_mode mode,
 	    (rc = put_str(b, EP_CACHE_GENERATOR)) < 0 ||
 	    (rc = PUT(b, ",\"mode\":")) < 0 ||
 	    (rc = put_str(b, epcache_mode_to_str(mode))) < 0 ||
+	    (rc = PUT(b, ",\"data_size\":")) < 0 ||
+	    (rc = put_i64(b, (int64_t)data.len)) < 0 ||
 	    (rc = PUT(b, ",\"directory\":{\"dev\":")) < 0 ||
 	    (rc = put_u64_str(b, id->dev)) < 0 ||
 	    (rc = PUT(b, ",\"ino\":")) < 0 ||
@@ -744,28 +814,24 @@ ep_cache_serialize_parts(const struct ep_scan *scan, enum epcache_mode mode,
 	    (rc = PUT(b, ",\"mtime\":[")) < 0 ||
 	    (rc = put_i64(b, id->sec)) < 0 || (rc = PUT(b, ",")) < 0 ||
 	    (rc = put_i64(b, id->nsec)) < 0 ||
-	    (rc = PUT(b, "],\"names_checksum\":")) < 0)
+	    (rc = PUT(b, "],\"names\":")) < 0)
 		goto out;
-	if (id->checksum_used) {
-		char num[24];
-
-		snprintf(num, sizeof(num), "%016" PRIx64, id->checksum);
-		rc = put_str(b, num);
-	} else {
-		rc = PUT(b, "null");
-	}
-	if (rc < 0 || (rc = PUT(b, "},\"egg\":")) < 0 ||
+	snprintf(num, sizeof(num), "%016" PRIx64, id->names_sum);
+	if ((rc = put_str(b, num)) < 0 ||
+	    (rc = PUT(b, ",\"names_only\":")) < 0 ||
+	    (rc = (id->names_only ? PUT(b, "true") : PUT(b, "false"))) < 0 ||
+	    (rc = PUT(b, "},\"egg\":")) < 0 ||
 	    (rc = put_str(b, scan->egg_name)) < 0 ||
 	    (rc = PUT(b, ",\"counts\":{\"distributions\":")) < 0 ||
 	    (rc = put_i64(b, (int64_t)scan->n)) < 0 ||
 	    (rc = PUT(b, ",\"entry_points\":")) < 0 ||
 	    (rc = put_i64(b, (int64_t)g.n_refs)) < 0 ||
 	    (rc = PUT(b, "},\"index\":{\"names\":")) < 0 ||
-	    (rc = put_range(b, names_off, names_len)) < 0 ||
+	    (rc = put_range(b, &data, names_off, names_len)) < 0 ||
 	    (rc = PUT(b, ",\"distributions\":")) < 0 ||
-	    (rc = put_range(b, dists_off, dists_len)) < 0 ||
+	    (rc = put_range(b, &data, dists_off, dists_len)) < 0 ||
 	    (rc = PUT(b, ",\"stamps\":")) < 0 ||
-	    (rc = put_range(b, stamps_off, stamps_len)) < 0 ||
+	    (rc = put_range(b, &data, stamps_off, stamps_len)) < 0 ||
 	    (rc = PUT(b, ",\"groups\":{\"count\":")) < 0 ||
 	    (rc = put_i64(b, (int64_t)g.n_names)) < 0 ||
 	    (rc = PUT(b, ",\"buckets\":[")) < 0)
@@ -773,13 +839,19 @@ ep_cache_serialize_parts(const struct ep_scan *scan, enum epcache_mode mode,
 	for (size_t bk = 0; bk < EP_CACHE_BUCKETS; bk++) {
 		if (bk > 0 && (rc = PUT(b, ",")) < 0)
 			goto out;
-		rc = bucket_len[bk] ? put_range(b, bucket_off[bk], bucket_len[bk])
+		rc = bucket_len[bk] ? put_range(b, &data, bucket_off[bk],
+						bucket_len[bk])
 				    : PUT(b, "null");
 		if (rc < 0)
 			goto out;
 	}
-	if ((rc = PUT(b, "]}}}" DATA_SEP)) < 0 ||
-	    (rc = PUT(&data, "}\n")) < 0)
+	if ((rc = PUT(b, "]}}" HEADER_CRC_KEY)) < 0)
+		goto out;
+	/* everything before the key: a flipped bit anywhere in the header,
+	 * an offset or a part's CRC included, is seen */
+	if ((rc = put_crc(b, ep_crc32(b->data,
+				      b->len - (sizeof(HEADER_CRC_KEY) - 1)))) < 0 ||
+	    (rc = PUT(b, "}" DATA_SEP)) < 0)
 		goto out;
 	/* handed over, not copied: it is most of the file */
 	ep_buf_release(tail);
@@ -818,19 +890,43 @@ pread_all(int fd, void *buf, size_t len, size_t off)
 	return 0;
 }
 
+static bool
+get_crc(struct json_object *o, uint32_t *crc)
+{
+	const char *h;
+	uint32_t v = 0;
+
+	if (!json_object_is_type(o, json_type_string) ||
+	    json_object_get_string_len(o) != 8)
+		return false;
+	h = json_object_get_string(o);
+	for (size_t i = 0; i < 8; i++) {
+		int d = (h[i] >= '0' && h[i] <= '9')   ? h[i] - '0'
+			: (h[i] >= 'a' && h[i] <= 'f') ? h[i] - 'a' + 10
+						       : -1;
+
+		if (d < 0)
+			return false;
+		v = v << 4 | (uint32_t)d;
+	}
+	*crc = v;
+	return true;
+}
+
 /* Elements [first, first + 2) of array @o are [off, len] within @avail;
- * with @third, element first + 2 is a count (>= 0). The array has exactly
- * first + @want_len elements, all integers from @first on. */
+ * with @count, element first + 2 is a count (>= 0); the last element is
+ * the range's CRC-32. The array has exactly these elements. */
 static bool
 get_range_at(struct json_object *o, size_t first, size_t avail,
-	     size_t want_len, size_t *off, size_t *len, int64_t *third)
+	     size_t *off, size_t *len, int64_t *count, uint32_t *crc)
 {
+	size_t n_int = count ? 3 : 2;
 	int64_t a, b;
 
 	if (!json_object_is_type(o, json_type_array) ||
-	    json_object_array_length(o) != first + want_len)
+	    json_object_array_length(o) != first + n_int + 1)
 		return false;
-	for (size_t i = first; i < first + want_len; i++)
+	for (size_t i = first; i < first + n_int; i++)
 		if (!json_object_is_type(json_object_array_get_idx(o, i),
 					 json_type_int))
 			return false;
@@ -841,20 +937,20 @@ get_range_at(struct json_object *o, size_t first, size_t avail,
 		return false;
 	*off = (size_t)a;
 	*len = (size_t)b;
-	if (third) {
-		*third = json_object_get_int64(
+	if (count) {
+		*count = json_object_get_int64(
 			json_object_array_get_idx(o, first + 2));
-		if (*third < 0)
+		if (*count < 0)
 			return false;
 	}
-	return true;
+	return get_crc(json_object_array_get_idx(o, first + n_int), crc);
 }
 
 static bool
-get_range(struct json_object *o, size_t avail, size_t want_len, size_t *off,
-	  size_t *len, int64_t *third)
+get_range(struct json_object *o, size_t avail, size_t *off, size_t *len,
+	  uint32_t *crc)
 {
-	return get_range_at(o, 0, avail, want_len, off, len, third);
+	return get_range_at(o, 0, avail, off, len, NULL, crc);
 }
 
 static bool
@@ -911,6 +1007,11 @@ parse_header(struct json_object *h, size_t avail, struct ep_cache_header *hdr,
 	if (!json_object_object_get_ex(h, "version", &v) ||
 	    !json_object_is_type(v, json_type_int))
 		return -EBADMSG;
+	if (json_object_get_int64(v) >= 1 &&
+	    json_object_get_int64(v) < EP_CACHE_VERSION) {
+		*reason = "cache written in an older format version";
+		return -ESTALE;
+	}
 	if (json_object_get_int64(v) != EP_CACHE_VERSION) {
 		*reason = "unknown cache format version";
 		return -EPROTO;
@@ -922,6 +1023,13 @@ parse_header(struct json_object *h, size_t avail, struct ep_cache_header *hdr,
 	s = member_str(h, "mode", false, &ok);
 	if (!ok || epcache_mode_from_str(s, &hdr->mode) < 0) {
 		*reason = "unknown validation mode";
+		return -EBADMSG;
+	}
+	if (!json_object_object_get_ex(h, "data_size", &v) ||
+	    !json_object_is_type(v, json_type_int) ||
+	    json_object_get_int64(v) < 0 ||
+	    (uint64_t)json_object_get_int64(v) != avail) {
+		*reason = "cache file has another length than recorded";
 		return -EBADMSG;
 	}
 	s = member_str(h, "egg", true, &ok);
@@ -947,32 +1055,34 @@ parse_header(struct json_object *h, size_t avail, struct ep_cache_header *hdr,
 	hdr->id.nsec = json_object_get_int64(json_object_array_get_idx(v, 1));
 	if (hdr->id.nsec < 0 || hdr->id.nsec > 999999999)
 		return -EBADMSG;
-	s = member_str(dir, "names_checksum", true, &ok);
-	if (!ok)
+	s = member_str(dir, "names", false, &ok);
+	if (!ok || strlen(s) != 16 || !parse_u64(s, 16, &u))
 		return -EBADMSG;
-	if (s) {
-		if (strlen(s) != 16 || !parse_u64(s, 16, &u))
-			return -EBADMSG;
-		hdr->id.checksum_used = true;
-		hdr->id.checksum = u;
-	}
+	hdr->id.has_names = true;
+	hdr->id.names_sum = u;
+	if (!json_object_object_get_ex(dir, "names_only", &v) ||
+	    !json_object_is_type(v, json_type_boolean))
+		return -EBADMSG;
+	hdr->id.names_only = json_object_get_boolean(v);
 
 	*reason = "bad cache index";
 	if (!json_object_object_get_ex(h, "index", &index) ||
 	    !json_object_is_type(index, json_type_object))
 		return -EBADMSG;
 	if (!json_object_object_get_ex(index, "names", &v) ||
-	    !get_range(v, avail, 2, &hdr->names_off, &hdr->names_len, NULL))
+	    !get_range(v, avail, &hdr->names_off, &hdr->names_len,
+		       &hdr->names_crc))
 		return -EBADMSG;
 	if (!json_object_object_get_ex(index, "distributions", &v) ||
-	    !get_range(v, avail, 2, &hdr->dists_off, &hdr->dists_len, NULL))
+	    !get_range(v, avail, &hdr->dists_off, &hdr->dists_len,
+		       &hdr->dists_crc))
 		return -EBADMSG;
 	/* Written in every mode since version 2; needed in strict mode. */
 	if (!json_object_object_get_ex(index, "stamps", &v))
 		return -EBADMSG;
 	if (v) {
-		if (!get_range(v, avail, 2, &hdr->stamps_off, &hdr->stamps_len,
-			       NULL) ||
+		if (!get_range(v, avail, &hdr->stamps_off, &hdr->stamps_len,
+			       &hdr->stamps_crc) ||
 		    hdr->stamps_len == 0)
 			return -EBADMSG;
 	} else if (hdr->mode == EPCACHE_MODE_STRICT) {
@@ -992,8 +1102,8 @@ parse_header(struct json_object *h, size_t avail, struct ep_cache_header *hdr,
 	for (n = 0; n < EP_CACHE_BUCKETS; n++) {
 		struct json_object *r = json_object_array_get_idx(v, n);
 
-		if (r && !get_range(r, avail, 2, &hdr->bucket_off[n],
-				    &hdr->bucket_len[n], NULL))
+		if (r && !get_range(r, avail, &hdr->bucket_off[n],
+				    &hdr->bucket_len[n], &hdr->bucket_crc[n]))
 			return -EBADMSG;
 		if (r && hdr->bucket_len[n] == 0)
 			return -EBADMSG;
@@ -1009,13 +1119,35 @@ header_release(struct ep_cache_header *hdr)
 	memset(hdr, 0, sizeof(*hdr));
 }
 
+/*
+ * The header's own CRC-32: the header object ends with HEADER_CRC_KEY and
+ * the CRC of every byte of the file before that key. @hb holds the file
+ * from its start to the end of the header object.
+ */
+static bool
+header_crc_ok(struct json_object *h, const char *hb, size_t end)
+{
+	struct json_object *v;
+	uint32_t want;
+	size_t key = sizeof(HEADER_CRC_KEY) - 1;
+
+	if (end < strlen(PREFIX) + HEADER_CRC_TAIL ||
+	    !json_object_object_get_ex(h, "crc", &v) || !get_crc(v, &want))
+		return false;
+	/* the member must be the header's last, written as the writer does */
+	if (memcmp(hb + end - HEADER_CRC_TAIL, HEADER_CRC_KEY, key) != 0 ||
+	    hb[end - HEADER_CRC_TAIL + key] != '"' || hb[end - 1] != '}')
+		return false;
+	return ep_crc32(hb, end - HEADER_CRC_TAIL) == want;
+}
+
 int
 ep_cache_open(int fd, const struct stat *st_in, struct ep_cache_file *cf,
 	      const char **reason)
 {
 	struct json_tokener *tok = NULL;
 	struct json_object *h = NULL;
-	char *buf = NULL;
+	struct ep_buf hb = {0};
 	size_t pos, end = 0, prefix = strlen(PREFIX), sep = strlen(DATA_SEP);
 	struct stat st;
 	int rc = -EBADMSG;
@@ -1036,56 +1168,76 @@ ep_cache_open(int fd, const struct stat *st_in, struct ep_cache_file *cf,
 	cf->size = (size_t)st.st_size;
 	if (cf->size < prefix + sep)
 		goto out;
-	buf = malloc(HEADER_CHUNK);
 	tok = json_tokener_new_ex(JSON_DEPTH);
-	if (!buf || !tok) {
+	if (!tok) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	if ((rc = pread_all(fd, buf, prefix, 0)) < 0)
-		goto out;
-	rc = -EBADMSG;
-	if (memcmp(buf, PREFIX, prefix) != 0) {
-		*reason = "not an entry point cache";
-		goto out;
-	}
-	for (pos = prefix; !h;) {
-		size_t n = cf->size - pos;
+	/* the header's bytes are kept: its CRC covers them */
+	for (pos = 0; !h;) {
+		size_t n = cf->size - pos, at = hb.len;
 		enum json_tokener_error err;
 
-		if (n == 0 || pos - prefix >= HEADER_MAX)
+		if (n == 0 || pos >= HEADER_MAX)
 			goto out;
 		if (n > HEADER_CHUNK)
 			n = HEADER_CHUNK;
-		if ((rc = pread_all(fd, buf, n, pos)) < 0)
+		if (ep_buf_extend(&hb, n) < 0) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		if ((rc = pread_all(fd, hb.data + at, n, pos)) < 0)
 			goto out;
 		rc = -EBADMSG;
-		h = json_tokener_parse_ex(tok, buf, (int)n);
+		if (pos == 0) {
+			if (n < prefix || memcmp(hb.data, PREFIX, prefix) != 0) {
+				*reason = "not an entry point cache";
+				goto out;
+			}
+			h = json_tokener_parse_ex(tok, hb.data + prefix,
+						  (int)(n - prefix));
+		} else {
+			h = json_tokener_parse_ex(tok, hb.data + at, (int)n);
+		}
 		err = json_tokener_get_error(tok);
 		if (!h && err != json_tokener_continue) {
 			*reason = "bad cache header";
 			goto out;
 		}
 		if (h)
-			end = pos + json_tokener_get_parse_end(tok);
+			end = (pos ? at : prefix) +
+			      json_tokener_get_parse_end(tok);
 		pos += n;
 	}
 	if (end + sep > cf->size)
 		goto out;
-	if ((rc = pread_all(fd, buf, sep, end)) < 0)
-		goto out;
-	rc = -EBADMSG;
-	if (memcmp(buf, DATA_SEP, sep) != 0) {
+	if (end + sep > hb.len) {
+		size_t at = hb.len;
+
+		if (ep_buf_extend(&hb, end + sep - at) < 0) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		if ((rc = pread_all(fd, hb.data + at, end + sep - at, at)) < 0)
+			goto out;
+		rc = -EBADMSG;
+	}
+	if (memcmp(hb.data + end, DATA_SEP, sep) != 0) {
 		*reason = "bad cache layout";
 		goto out;
 	}
 	cf->hdr.data_start = end + sep;
 	rc = parse_header(h, cf->size - cf->hdr.data_start, &cf->hdr, reason);
+	/* an older version is told by its version alone: no CRC then */
+	if (rc == 0 && !header_crc_ok(h, hb.data, end)) {
+		*reason = "cache header does not match its checksum";
+		rc = -EBADMSG;
+	}
 out:
 	json_object_put(h);
 	if (tok) /* json-c 0.16 crashes on NULL */
 		json_tokener_free(tok);
-	free(buf);
+	ep_buf_release(&hb);
 	if (rc < 0)
 		ep_cache_close(cf);
 	return rc;
@@ -1144,9 +1296,27 @@ unescape_surrogates(char *buf, size_t len)
 	return w;
 }
 
+/*
+ * Read the part [off, off + len) of the data into @buf and check it
+ * against the CRC-32 its index gives: a flipped bit or a part cut short
+ * makes the cache corrupt instead of another answer.
+ */
+static int
+pread_part(struct ep_cache_file *cf, char *buf, size_t off, size_t len,
+	   uint32_t crc)
+{
+	int rc;
+
+	if ((rc = pread_all(cf->fd, buf, len, cf->hdr.data_start + off)) < 0)
+		return rc;
+	if (ep_crc32(buf, len) != crc)
+		return -EBADMSG;
+	return 0;
+}
+
 /* Read and parse the part [off, off + len) of the data. */
 static int
-read_part(struct ep_cache_file *cf, size_t off, size_t len,
+read_part(struct ep_cache_file *cf, size_t off, size_t len, uint32_t crc,
 	  struct json_object **out)
 {
 	struct json_tokener *tok = NULL;
@@ -1164,7 +1334,7 @@ read_part(struct ep_cache_file *cf, size_t off, size_t len,
 		rc = -ENOMEM;
 		goto out;
 	}
-	if ((rc = pread_all(cf->fd, buf, len, cf->hdr.data_start + off)) < 0)
+	if ((rc = pread_part(cf, buf, off, len, crc)) < 0)
 		goto out;
 	plen = unescape_surrogates(buf, len);
 	o = json_tokener_parse_ex(tok, buf, (int)plen);
@@ -1189,7 +1359,8 @@ out:
  * a positive return stops the walk. */
 static int
 walk_bucket(struct ep_cache_file *cf, size_t bk,
-	    int (*fn)(const char *name, size_t off, size_t len, void *data),
+	    int (*fn)(const char *name, size_t off, size_t len, uint32_t crc,
+		      void *data),
 	    void *data)
 {
 	size_t avail = cf->size - cf->hdr.data_start;
@@ -1200,7 +1371,8 @@ walk_bucket(struct ep_cache_file *cf, size_t bk,
 
 	if (cf->hdr.bucket_len[bk] == 0)
 		return 0;
-	rc = read_part(cf, cf->hdr.bucket_off[bk], cf->hdr.bucket_len[bk], &o);
+	rc = read_part(cf, cf->hdr.bucket_off[bk], cf->hdr.bucket_len[bk],
+		       cf->hdr.bucket_crc[bk], &o);
 	if (rc < 0)
 		return rc;
 	rc = -EBADMSG;
@@ -1212,8 +1384,9 @@ walk_bucket(struct ep_cache_file *cf, size_t bk,
 		struct json_object *name;
 		size_t off, len;
 		int64_t count;
+		uint32_t crc;
 
-		if (!get_range_at(row, 1, avail, 3, &off, &len, &count))
+		if (!get_range_at(row, 1, avail, &off, &len, &count, &crc))
 			goto out;
 		name = json_object_array_get_idx(row, 0);
 		if (!json_object_is_type(name, json_type_string))
@@ -1223,7 +1396,7 @@ walk_bucket(struct ep_cache_file *cf, size_t bk,
 		     (EP_CACHE_BUCKETS - 1)) != bk)
 			goto out;
 		prev = json_object_get_string(name);
-		rc = fn(prev, off, len, data);
+		rc = fn(prev, off, len, crc, data);
 		if (rc != 0)
 			goto out;
 		rc = -EBADMSG;
@@ -1238,10 +1411,11 @@ struct find_data {
 	const char *group;
 	bool found;
 	size_t off, len;
+	uint32_t crc;
 };
 
 static int
-find_row(const char *name, size_t off, size_t len, void *data)
+find_row(const char *name, size_t off, size_t len, uint32_t crc, void *data)
 {
 	struct find_data *fd = data;
 
@@ -1250,14 +1424,16 @@ find_row(const char *name, size_t off, size_t len, void *data)
 	fd->found = true;
 	fd->off = off;
 	fd->len = len;
+	fd->crc = crc;
 	return 1;
 }
 
 static int
-list_row(const char *name, size_t off, size_t len, void *data)
+list_row(const char *name, size_t off, size_t len, uint32_t crc, void *data)
 {
 	(void)off;
 	(void)len;
+	(void)crc;
 	return ep_strset_add(data, name) < 0 ? -ENOMEM : 0;
 }
 
@@ -1539,7 +1715,8 @@ jp_done(struct jp *j)
 
 /* Read the raw bytes of the part [off, off + len) of the data. */
 static int
-read_raw(struct ep_cache_file *cf, size_t off, size_t len, char **out)
+read_raw(struct ep_cache_file *cf, size_t off, size_t len, uint32_t crc,
+	 char **out)
 {
 	char *buf;
 	int rc;
@@ -1550,7 +1727,7 @@ read_raw(struct ep_cache_file *cf, size_t off, size_t len, char **out)
 	buf = malloc(len + 1);
 	if (!buf)
 		return -ENOMEM;
-	if ((rc = pread_all(cf->fd, buf, len, cf->hdr.data_start + off)) < 0) {
+	if ((rc = pread_part(cf, buf, off, len, crc)) < 0) {
 		free(buf);
 		return rc;
 	}
@@ -1589,7 +1766,10 @@ jp_stamp_row(struct jp *j, char **path, struct ep_stamp *st)
 }
 
 int
-ep_cache_check_stamps(struct ep_cache_file *cf, int sitefd)
+ep_cache_read_stamps(struct ep_cache_file *cf,
+		     int (*fn)(const char *path, const struct ep_stamp *st,
+			       void *data),
+		     void *data)
 {
 	struct jp j;
 	char *buf = NULL;
@@ -1598,7 +1778,8 @@ ep_cache_check_stamps(struct ep_cache_file *cf, int sitefd)
 
 	if (cf->hdr.stamps_len == 0)
 		return -EBADMSG;
-	rc = read_raw(cf, cf->hdr.stamps_off, cf->hdr.stamps_len, &buf);
+	rc = read_raw(cf, cf->hdr.stamps_off, cf->hdr.stamps_len,
+		      cf->hdr.stamps_crc, &buf);
 	if (rc < 0)
 		return rc == -ENOMEM ? rc : -EBADMSG;
 	j = (struct jp){buf, buf + cf->hdr.stamps_len};
@@ -1606,22 +1787,18 @@ ep_cache_check_stamps(struct ep_cache_file *cf, int sitefd)
 	if (!jp_lit(&j, '['))
 		goto out;
 	for (bool first = true;; first = false) {
-		struct ep_stamp want, have;
+		struct ep_stamp st;
 		char *path;
 
 		if (!jp_next(&j, first, &more))
 			goto out;
 		if (!more)
 			break;
-		if (!jp_stamp_row(&j, &path, &want))
+		if (!jp_stamp_row(&j, &path, &st))
 			goto out;
-		if ((rc = ep_stamp_get(sitefd, path, &have)) < 0)
+		if ((rc = fn(path, &st, data)) != 0)
 			goto out;
 		rc = -EBADMSG;
-		if (!ep_stamp_equal(&want, &have)) {
-			rc = 1;
-			goto out;
-		}
 	}
 	rc = jp_done(&j) ? 0 : -EBADMSG;
 out:
@@ -1823,12 +2000,12 @@ ep_cache_read_dists(struct ep_cache_file *cf, struct ep_scan *out)
 	if (cf->hdr.stamps_len == 0)
 		return -ENODATA;
 	if ((rc = read_raw(cf, cf->hdr.dists_off, cf->hdr.dists_len,
-			   &dbuf)) < 0)
+			   cf->hdr.dists_crc, &dbuf)) < 0)
 		goto out;
 	/* every string of the records stays in the decoded buffer */
 	out->arena = dbuf;
 	if ((rc = read_raw(cf, cf->hdr.stamps_off, cf->hdr.stamps_len,
-			   &sbuf)) < 0)
+			   cf->hdr.stamps_crc, &sbuf)) < 0)
 		goto out;
 	rc = -ENOMEM;
 	rd = malloc(cf->hdr.dists_len);
@@ -2119,8 +2296,7 @@ ep_cache_read_group(struct ep_cache_file *cf, const char *group,
 	buf = malloc(fd.len + glen + 2);
 	if (!buf)
 		return -ENOMEM;
-	if ((rc = pread_all(cf->fd, buf, fd.len,
-			    cf->hdr.data_start + fd.off)) < 0) {
+	if ((rc = pread_part(cf, buf, fd.off, fd.len, fd.crc)) < 0) {
 		free(buf);
 		return rc;
 	}
@@ -2143,7 +2319,8 @@ ep_cache_read_names(struct ep_cache_file *cf, char ***names, size_t *n)
 
 	*names = NULL;
 	*n = 0;
-	rc = read_raw(cf, cf->hdr.names_off, cf->hdr.names_len, &buf);
+	rc = read_raw(cf, cf->hdr.names_off, cf->hdr.names_len,
+		      cf->hdr.names_crc, &buf);
 	if (rc < 0)
 		return rc;
 	j = (struct jp){buf, buf + cf->hdr.names_len};

@@ -26,7 +26,7 @@
 #define EP_CACHE_FILE "entry-points.json"
 #define EP_CACHE_LOCK "lock"
 #define EP_CACHE_FORMAT "epcache-entry-points"
-#define EP_CACHE_VERSION 3
+#define EP_CACHE_VERSION 4
 /* What a cache records as its writer; a rebuild copies records only from
  * caches with this very value */
 #define EP_CACHE_GENERATOR "epcache " EPCACHE_VERSION_STRING
@@ -64,6 +64,8 @@ struct ep_buf {
 
 int ep_buf_append(struct ep_buf *b, const void *data, size_t len);
 int ep_buf_append_str(struct ep_buf *b, const char *s);
+/* Make the buffer @len bytes longer, the new bytes zero. */
+int ep_buf_extend(struct ep_buf *b, size_t len);
 int ep_buf_printf(struct ep_buf *b, const char *fmt, ...) EP_PRINTF(2, 3);
 /* Replace the contents with "DIR/FILE", or "DIR" when FILE is "". */
 int ep_buf_set_path(struct ep_buf *b, const char *dir, const char *file);
@@ -308,20 +310,28 @@ void ep_scan_release(struct ep_scan *s);
 /* The legacy-normalized egg name for a path entry, or NULL if not a .egg */
 char *ep_egg_name_for_path(const char *path_entry);
 
-/* --------------------------------------------------- freshness & trust */
+/* ---------------------------------------------------- dir-identity.c */
 
+/* What a cache records of its site directory. */
 struct ep_dir_identity {
 	uint64_t dev;
 	uint64_t ino;
 	int64_t sec;
 	int64_t nsec;
-	bool checksum_used; /* FAT-like: mtime is unreliable */
-	uint64_t checksum;  /* FNV-1a 64 of the sorted entry names */
+	bool names_only; /* FAT-like: mtime and inode are unreliable */
+	bool has_names;	 /* names_sum was computed */
+	uint64_t names_sum; /* FNV-1a 64 of the sorted entry names */
 };
 
-int ep_dir_identity_get(int dirfd, bool force_checksum,
+/* The identity of @dirfd (@st: its fstat()); the names' checksum (one
+ * listing) only @with_names or on FAT-like filesystems. */
+int ep_dir_identity_from_stat(int dirfd, const struct stat *st,
+			      bool with_names, struct ep_dir_identity *id);
+int ep_dir_identity_get(int dirfd, bool with_names,
 			struct ep_dir_identity *id);
 int ep_dir_names_checksum(int dirfd, uint64_t *sum);
+/* The same directory, unchanged: device, inode and mtime (on FAT-like
+ * filesystems, the names) equal. */
 bool ep_dir_identity_equal(const struct ep_dir_identity *a,
 			   const struct ep_dir_identity *b);
 bool ep_fs_needs_checksum(int dirfd);
@@ -332,8 +342,16 @@ void ep_stamp_from_stat(const struct stat *sb, struct ep_stamp *st);
  * directory alone, for a rebuild to decide what it may take over. */
 size_t ep_stamps_per_dist(enum epcache_mode mode);
 bool ep_stamp_equal(const struct ep_stamp *a, const struct ep_stamp *b);
-/* The filesystem's own clock: touch @fd and read back its mtime. */
-int ep_fs_now(int fd, struct timespec *now);
+
+/* ------------------------------------------------------- freshness.c */
+
+/* How a site directory compares with what its cache recorded. */
+enum ep_dir_match {
+	EP_DIR_CHANGED, /* not the directory the cache describes */
+	EP_DIR_SAME,	/* same device, inode and mtime */
+	EP_DIR_MOVED,	/* travelled with its cache: another device or
+			 * inode, an mtime not later, the same names */
+};
 
 struct ep_cache_file;
 
@@ -399,11 +417,17 @@ struct ep_cache_header {
 	size_t names_off, names_len;
 	size_t dists_off, dists_len;
 	size_t stamps_off, stamps_len; /* len 0: none recorded */
+	uint32_t names_crc, dists_crc, stamps_crc; /* CRC-32 of each part */
 	size_t n_groups; /* informational */
 	/* the group index, hashed: EP_CACHE_BUCKETS parts, len 0 = empty */
 	size_t bucket_off[EP_CACHE_BUCKETS];
 	size_t bucket_len[EP_CACHE_BUCKETS];
+	uint32_t bucket_crc[EP_CACHE_BUCKETS];
 };
+
+/* CRC-32 (ISO-HDLC, zlib's crc32()) of @len bytes: every part of a cache
+ * carries one, checked when the part is read. */
+uint32_t ep_crc32(const void *data, size_t len);
 
 /* Serialise a scan into cache bytes (layout in cache-format.md). */
 int ep_cache_serialize(const struct ep_scan *scan, enum epcache_mode mode,
@@ -422,8 +446,8 @@ struct ep_cache_file {
 };
 
 /* Parse the header of an open cache file; @st is its fstat() if the
- * caller has it, else NULL. -EBADMSG when corrupt, -EPROTO for an unknown
- * format version. */
+ * caller has it, else NULL. -EBADMSG when corrupt, -ESTALE for an older
+ * format version, -EPROTO for an unknown one. */
 int ep_cache_open(int fd, const struct stat *st, struct ep_cache_file *cf,
 		  const char **reason);
 void ep_cache_close(struct ep_cache_file *cf);
@@ -437,9 +461,12 @@ int ep_cache_read_group(struct ep_cache_file *cf, const char *group,
 int ep_cache_list_groups(struct ep_cache_file *cf, struct ep_strset *into);
 /* The sorted normalized names of every distribution in the directory. */
 int ep_cache_read_names(struct ep_cache_file *cf, char ***names, size_t *n);
-/* Strict mode: check every recorded stamp against @sitefd. 0 = all equal,
- * 1 = something differs, negative = corrupt. */
-int ep_cache_check_stamps(struct ep_cache_file *cf, int sitefd);
+/* Call @fn for every STAMPS row, in order, until it returns non-zero
+ * (returned). 0 when done, -EBADMSG when the part is corrupt. */
+int ep_cache_read_stamps(struct ep_cache_file *cf,
+			 int (*fn)(const char *path, const struct ep_stamp *st,
+				   void *data),
+			 void *data);
 /* Every distribution record with its stamps, in the directory's order,
  * as ep_scan_dir() with stamps made them (for incremental rebuilds), its
  * strings in @out's arena. -ENODATA when the cache has no stamps. */

@@ -18,187 +18,116 @@
 
 #include "epcache-private.h"
 
-/* linux/magic.h values; FAT timestamps have 2 s resolution and no
- * directory mtime worth trusting, so fontconfig hashes the names there. */
-#define MSDOS_SUPER_MAGIC 0x4d44
-#define EXFAT_SUPER_MAGIC 0x2011BAB0
-
-bool
-ep_fs_needs_checksum(int dirfd)
+static bool
+mtime_after(int64_t sec, int64_t nsec, int64_t rsec, int64_t rnsec)
 {
-	struct statfs sfs;
-
-	if (fstatfs(dirfd, &sfs) < 0)
-		return false;
-	return sfs.f_type == MSDOS_SUPER_MAGIC ||
-	       (unsigned long)sfs.f_type == EXFAT_SUPER_MAGIC;
+	return sec > rsec || (sec == rsec && nsec > rnsec);
 }
 
+/*
+ * Is the site directory (@site, its fstat()) still the one @rec records?
+ *
+ * Unmoved, it has the recorded device, inode and mtime: EP_DIR_SAME, no
+ * further system call. A directory that travelled with its cache (a copy,
+ * an archive, an image layer, another mount, a checkout whose timestamps
+ * were normalized) has another device or inode, and an mtime that is the
+ * recorded one, that truncated to the second, or one set back (0 or 1 by
+ * ostree, SOURCE_DATE_EPOCH): never a later one, since the writer records
+ * only an mtime older than its scan (the racy rule, rebuild.c), so that
+ * any change made since stamps the directory later. Then the names of its
+ * entries decide, from one listing: an install, upgrade or removal changes
+ * a *.dist-info or *.egg-info name. EP_DIR_MOVED, or EP_DIR_CHANGED.
+ */
 static int
-cmp_str(const void *a, const void *b)
+dir_compare(int sitefd, const struct stat *site,
+	    const struct ep_dir_identity *rec, enum ep_dir_match *match,
+	    const char **why)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int
-ep_dir_names_checksum(int dirfd, uint64_t *sum)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	DIR *d;
+	struct ep_dir_identity now;
 	int rc;
 
-	if ((rc = ep_opendir_at(dirfd, &d)) < 0)
+	*match = EP_DIR_CHANGED;
+	if ((rc = ep_dir_identity_from_stat(sitefd, site, rec->names_only,
+					 &now)) < 0)
 		return rc;
-	while ((errno = 0, de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0 ||
-		    strcmp(de->d_name, EP_CACHE_SUBDIR) == 0)
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			char **nv = realloc(names, ncap * sizeof(*nv));
-
-			if (!nv) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			names = nv;
-			cap = ncap;
-		}
-		names[n] = strdup(de->d_name);
-		if (!names[n]) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		n++;
+	if (rec->names_only) {
+		if (now.names_sum == rec->names_sum)
+			*match = EP_DIR_SAME;
+		else
+			*why = "directory entries changed since the cache was "
+			       "built";
+		return 0;
 	}
-	if (errno) {
-		rc = -errno;
-		goto out;
+	now.names_only = false;
+	if (ep_dir_identity_equal(&now, rec)) {
+		*match = EP_DIR_SAME;
+		return 0;
 	}
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_str);
-	for (size_t i = 0; i < n; i++) {
-		/* NUL included, so that "ab","c" and "a","bc" differ */
-		for (const char *p = names[i];; p++) {
-			h ^= (unsigned char)*p;
-			h *= 0x100000001b3ULL;
-			if (!*p)
-				break;
-		}
+	if (mtime_after(now.sec, now.nsec, rec->sec, rec->nsec)) {
+		*why = "directory modified since the cache was built";
+		return 0;
 	}
-	*sum = h;
-out:
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	closedir(d);
-	return rc;
-}
-
-/* The identity of @dirfd, whose fstat() the caller already has in @st. */
-static int
-dir_identity_from_stat(int dirfd, const struct stat *st, bool force_checksum,
-		       struct ep_dir_identity *id)
-{
-	memset(id, 0, sizeof(*id));
-	id->dev = (uint64_t)st->st_dev;
-	id->ino = (uint64_t)st->st_ino;
-	id->sec = (int64_t)st->st_mtim.tv_sec;
-	id->nsec = (int64_t)st->st_mtim.tv_nsec;
-	if (force_checksum || ep_fs_needs_checksum(dirfd)) {
-		id->checksum_used = true;
-		return ep_dir_names_checksum(dirfd, &id->checksum);
+	if ((rc = ep_dir_names_checksum(sitefd, &now.names_sum)) < 0)
+		return rc;
+	if (now.names_sum != rec->names_sum) {
+		*why = "directory entries changed since the cache was built";
+		return 0;
 	}
+	*match = EP_DIR_MOVED;
 	return 0;
 }
 
-int
-ep_dir_identity_get(int dirfd, bool force_checksum, struct ep_dir_identity *id)
+/*
+ * A file of a directory that travelled: its inode and ctime are new
+ * wherever it lands, and its mtime may have been truncated or set back,
+ * never forward (see dir_compare()). What survives is whether it exists,
+ * its size, and an mtime not later than the recorded one.
+ */
+static bool
+stamp_travelled(const struct ep_stamp *rec, const struct ep_stamp *now)
 {
-	struct stat st;
-
-	if (fstat(dirfd, &st) < 0)
-		return -errno;
-	return dir_identity_from_stat(dirfd, &st, force_checksum, id);
-}
-
-bool
-ep_dir_identity_equal(const struct ep_dir_identity *a,
-		      const struct ep_dir_identity *b)
-{
-	if (a->checksum_used != b->checksum_used)
+	if (rec->present != now->present)
 		return false;
-	/* FAT inode numbers and devices are not stable across mounts; the
-	 * names are what matters there. */
-	if (a->checksum_used)
-		return a->checksum == b->checksum;
-	return a->dev == b->dev && a->ino == b->ino && a->sec == b->sec &&
-	       a->nsec == b->nsec;
-}
-
-int
-ep_stamp_get(int dirfd, const char *name, struct ep_stamp *st)
-{
-	struct stat sb;
-
-	memset(st, 0, sizeof(*st));
-	if (fstatat(dirfd, name, &sb, 0) < 0) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 0;
-		/* Unreadable or looping: record it as absent; strict mode
-		 * then notices when it becomes readable. */
-		if (errno == EACCES || errno == ELOOP || errno == ENAMETOOLONG)
-			return 0;
-		return -errno;
-	}
-	ep_stamp_from_stat(&sb, st);
-	return 0;
-}
-
-void
-ep_stamp_from_stat(const struct stat *sb, struct ep_stamp *st)
-{
-	st->present = true;
-	st->ino = (uint64_t)sb->st_ino;
-	st->size = (int64_t)sb->st_size;
-	st->sec = (int64_t)sb->st_mtim.tv_sec;
-	st->nsec = (int64_t)sb->st_mtim.tv_nsec;
-	st->csec = (int64_t)sb->st_ctim.tv_sec;
-	st->cnsec = (int64_t)sb->st_ctim.tv_nsec;
-}
-
-size_t
-ep_stamps_per_dist(enum epcache_mode mode)
-{
-	return mode == EPCACHE_MODE_STRICT ? EP_N_STAMPS : 1;
-}
-
-bool
-ep_stamp_equal(const struct ep_stamp *a, const struct ep_stamp *b)
-{
-	if (a->present != b->present)
-		return false;
-	if (!a->present)
+	if (!rec->present)
 		return true;
-	return a->ino == b->ino && a->size == b->size && a->sec == b->sec &&
-	       a->nsec == b->nsec && a->csec == b->csec && a->cnsec == b->cnsec;
+	return rec->size == now->size &&
+	       !mtime_after(now->sec, now->nsec, rec->sec, rec->nsec);
 }
 
-int
-ep_fs_now(int fd, struct timespec *now)
-{
-	struct stat st;
+struct stamps_check {
+	int sitefd;
+	bool moved;
+};
 
-	/* The filesystem stamps with its own (coarse, possibly remote) clock;
-	 * asking it is the only way to compare like with like. */
-	if (futimens(fd, NULL) < 0 || fstat(fd, &st) < 0)
-		return -errno;
-	*now = st.st_mtim;
+static int
+check_stamp_row(const char *path, const struct ep_stamp *rec, void *data)
+{
+	struct stamps_check *c = data;
+	struct ep_stamp now;
+	int rc;
+
+	if ((rc = ep_stamp_get(c->sitefd, path, &now)) < 0)
+		return rc;
+	if (c->moved ? !stamp_travelled(rec, &now) : !ep_stamp_equal(rec, &now))
+		return 1;
 	return 0;
+}
+
+static const char *const status_names[] = {
+	[EPCACHE_STATUS_FRESH] = "fresh",
+	[EPCACHE_STATUS_STALE] = "stale",
+	[EPCACHE_STATUS_MISSING] = "missing",
+	[EPCACHE_STATUS_UNTRUSTED] = "untrusted",
+	[EPCACHE_STATUS_CORRUPT] = "corrupt",
+	[EPCACHE_STATUS_UNSUPPORTED] = "unsupported",
+};
+
+EP_EXPORT const char *
+epcache_status_to_str(enum epcache_status status)
+{
+	if ((unsigned)status >= sizeof(status_names) / sizeof(status_names[0]))
+		return NULL;
+	return status_names[status];
 }
 
 static const char *
@@ -246,7 +175,7 @@ ep_cache_evaluate(int sitefd, const char *egg_name, bool check_trust_mode,
 		  struct ep_cache_file *cf, enum epcache_status *status,
 		  char *reason, size_t reason_len)
 {
-	struct ep_dir_identity now;
+	enum ep_dir_match match = EP_DIR_CHANGED;
 	struct stat site, dir, file;
 	const char *why = NULL;
 	int cachedirfd = -1, fd = -1, rc = 0;
@@ -299,7 +228,12 @@ ep_cache_evaluate(int sitefd, const char *egg_name, bool check_trust_mode,
 	}
 	rc = ep_cache_open(fd, &file, cf, &why);
 	fd = -1; /* owned by cf now, open or not */
-	if (rc == -EBADMSG || rc == -EPROTO) {
+	if (rc == -ESTALE) {
+		/* an older format: what -n and the triggers rebuild */
+		*status = EPCACHE_STATUS_STALE;
+		rc = 0;
+		goto out;
+	} else if (rc == -EBADMSG || rc == -EPROTO) {
 		*status = EPCACHE_STATUS_CORRUPT;
 		rc = 0;
 		goto out;
@@ -316,25 +250,21 @@ ep_cache_evaluate(int sitefd, const char *egg_name, bool check_trust_mode,
 		why = "cache was built for a different .egg path entry name";
 		goto out;
 	}
-	rc = dir_identity_from_stat(sitefd, &site, cf->hdr.id.checksum_used,
-				    &now);
-	if (rc < 0)
+	if ((rc = dir_compare(sitefd, &site, &cf->hdr.id, &match, &why)) < 0 ||
+	    match == EP_DIR_CHANGED)
 		goto out;
-	if (!ep_dir_identity_equal(&now, &cf->hdr.id)) {
-		why = cf->hdr.id.checksum_used
-			      ? "directory entries changed since the cache "
-				"was built"
-			      : "directory modified since the cache was built";
-		goto out;
-	}
 	if (cf->hdr.mode == EPCACHE_MODE_STRICT) {
-		rc = ep_cache_check_stamps(cf, sitefd);
-		if (rc < 0) {
+		struct stamps_check c = {sitefd, match == EP_DIR_MOVED};
+
+		rc = ep_cache_read_stamps(cf, check_stamp_row, &c);
+		if (rc == -EBADMSG) {
 			*status = EPCACHE_STATUS_CORRUPT;
 			why = "bad strict-mode records";
 			rc = 0;
 			goto out;
 		}
+		if (rc < 0)
+			goto out;
 		if (rc == 1) {
 			why = "a distribution changed since the cache was "
 			      "built";
@@ -343,9 +273,17 @@ ep_cache_evaluate(int sitefd, const char *egg_name, bool check_trust_mode,
 		}
 	}
 	*status = EPCACHE_STATUS_FRESH;
-	why = cf->hdr.mode == EPCACHE_MODE_STRICT
-		      ? "directory and every distribution unchanged"
-		      : "directory unchanged";
+	if (match == EP_DIR_MOVED)
+		why = cf->hdr.mode == EPCACHE_MODE_STRICT
+			      ? "directory moved or its timestamps set back; "
+				"its names and every distribution's files "
+				"unchanged"
+			      : "directory moved or its timestamps set back; "
+				"its names unchanged";
+	else
+		why = cf->hdr.mode == EPCACHE_MODE_STRICT
+			      ? "directory and every distribution unchanged"
+			      : "directory unchanged";
 out:
 	if (why)
 		snprintf(reason, reason_len, "%s", why);

@@ -21,48 +21,18 @@
  * written to continuously; give up rather than write a racy cache. */
 #define MAX_ATTEMPTS 100
 
-static const char *const mode_names[] = {
-	[EPCACHE_MODE_MTIME] = "mtime",
-	[EPCACHE_MODE_STRICT] = "strict",
-	[EPCACHE_MODE_TRUST] = "trust",
-};
-
-static const char *const status_names[] = {
-	[EPCACHE_STATUS_FRESH] = "fresh",
-	[EPCACHE_STATUS_STALE] = "stale",
-	[EPCACHE_STATUS_MISSING] = "missing",
-	[EPCACHE_STATUS_UNTRUSTED] = "untrusted",
-	[EPCACHE_STATUS_CORRUPT] = "corrupt",
-	[EPCACHE_STATUS_UNSUPPORTED] = "unsupported",
-};
-
-EP_EXPORT const char *
-epcache_mode_to_str(enum epcache_mode mode)
+static int
+fs_now(int fd, struct timespec *now)
 {
-	if ((unsigned)mode >= sizeof(mode_names) / sizeof(mode_names[0]))
-		return NULL;
-	return mode_names[mode];
-}
+	struct stat st;
 
-EP_EXPORT int
-epcache_mode_from_str(const char *str, enum epcache_mode *mode)
-{
-	for (size_t i = 0; str && i < sizeof(mode_names) / sizeof(mode_names[0]);
-	     i++) {
-		if (strcmp(str, mode_names[i]) == 0) {
-			*mode = (enum epcache_mode)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-EP_EXPORT const char *
-epcache_status_to_str(enum epcache_status status)
-{
-	if ((unsigned)status >= sizeof(status_names) / sizeof(status_names[0]))
-		return NULL;
-	return status_names[status];
+	*now = (struct timespec){0};
+	/* The filesystem stamps with its own (coarse, possibly remote) clock;
+	 * asking it is the only way to compare like with like. */
+	if (futimens(fd, NULL) < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	*now = st.st_mtim;
+	return 0;
 }
 
 static bool
@@ -206,7 +176,7 @@ wait_for_tick(int fd, int64_t sec, int64_t nsec)
 	int rc;
 
 	for (int i = 0; i < 5000; i++) {
-		if ((rc = ep_fs_now(fd, &now)) < 0)
+		if ((rc = fs_now(fd, &now)) < 0)
 			return rc;
 		if (ts_before(sec, nsec, &now))
 			return 0;
@@ -337,7 +307,7 @@ load_previous(struct epcache *ctx, const char *dir, int sitefd, int cachefd,
 		   (!cf.hdr.egg_name || !egg ||
 		    strcmp(cf.hdr.egg_name, egg) != 0)) {
 		why = "previous cache was built for another path entry name";
-	} else if (cf.hdr.id.checksum_used ||
+	} else if (cf.hdr.id.names_only ||
 		   cf.hdr.id.dev != (uint64_t)site.st_dev ||
 		   cf.hdr.id.ino != (uint64_t)site.st_ino) {
 		/* inode numbers are what the stamps compare: on another
@@ -370,13 +340,13 @@ scan_stable(struct epcache *ctx, const char *dir, int sitefd, int lockfd,
 	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
 		int64_t sec, nsec;
 
-		if ((rc = ep_fs_now(lockfd, &t0)) < 0 ||
-		    (rc = ep_dir_identity_get(sitefd, false, id)) < 0)
+		if ((rc = fs_now(lockfd, &t0)) < 0 ||
+		    (rc = ep_dir_identity_get(sitefd, true, id)) < 0)
 			goto out;
 		/* Checked before scanning, so that the usual case (the
 		 * installer has just written the directory) costs one wait,
 		 * not a second scan. */
-		if (!id->checksum_used && stamp_is_racy(id->sec, id->nsec, &t0)) {
+		if (!id->names_only && stamp_is_racy(id->sec, id->nsec, &t0)) {
 			ep_log_debug(ctx, "%s: modified in the current "
 				     "timestamp tick, waiting", dir);
 			if ((rc = wait_for_tick(lockfd, id->sec, id->nsec)) < 0)

@@ -16,13 +16,6 @@
 #include "epcache-private.h"
 
 /* Relative to the distribution; "" is the distribution path itself. */
-const char *const ep_stamp_names[EP_N_STAMPS] = {
-	"",
-	"entry_points.txt",
-	"METADATA",
-	"PKG-INFO",
-};
-
 struct child {
 	char *name;
 	size_t group; /* index of the first appearance of its lookup key */

@@ -53,6 +53,19 @@ ep_buf_append(struct ep_buf *b, const void *data, size_t len)
 }
 
 int
+ep_buf_extend(struct ep_buf *b, size_t len)
+{
+	int rc = buf_reserve(b, len);
+
+	if (rc < 0)
+		return rc;
+	memset(b->data + b->len, 0, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int
 ep_buf_append_str(struct ep_buf *b, const char *s)
 {
 	return ep_buf_append(b, s, strlen(s));

@@ -5,6 +5,8 @@
 #include "config.h"
 
 #include <check.h>
+#include <ctype.h>
+#include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -17,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "epcache-private.h"
 #include "fixtures.h"
 
 char *
@@ -197,4 +200,101 @@ fx_as_nobody(int (*fn)(void *), void *data)
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status));
 	return WEXITSTATUS(status);
+}
+
+/* The CRC placeholder a crafted cache uses, and what follows it. */
+#define FX_CRC_HOLE "\"????????\""
+
+static void
+put_crc_at(char *p, uint32_t crc)
+{
+	char hex[16];
+
+	snprintf(hex, sizeof(hex), "\"%08" PRIx32 "\"", crc);
+	memcpy(p, hex, 10);
+}
+
+/* The last two (@n = 2) or the two before the last (@n = 3) integers of
+ * the array that ends at @hole: its [off, len]. */
+static bool
+range_before(const char *start, const char *hole, int n, long long *off,
+	     long long *len)
+{
+	long long v[3];
+	const char *p = hole;
+
+	for (int k = 0; k < n; k++) {
+		const char *end;
+
+		if (p <= start || p[-1] != ',')
+			return false;
+		p--;
+		end = p;
+		while (p > start && (isdigit((unsigned char)p[-1]) || p[-1] == '-'))
+			p--;
+		if (p == end)
+			return false;
+		v[k] = strtoll(p, NULL, 10);
+	}
+	*off = v[n - 1];
+	*len = v[n - 2];
+	return true;
+}
+
+void
+fx_seal_cache(struct ep_buf *f)
+{
+	static const char sep[] = ",\n\"data\":";
+	const char *ds = "\"data_size\":DSIZE";
+	char *p, *data;
+	size_t data_start, hdr_end;
+
+	/* the data's length first: it moves the data, not the offsets in it */
+	data = strstr(f->data, sep);
+	if (!data) /* not a cache's layout: nothing to seal */
+		return;
+	p = strstr(f->data, ds);
+	if (p && p < data) {
+		struct ep_buf o = {0};
+		size_t at = (size_t)(p - f->data) + strlen(ds);
+		size_t dstart = (size_t)(data - f->data) + strlen(sep);
+
+		ep_buf_append(&o, f->data, (size_t)(p - f->data));
+		ep_buf_printf(&o, "\"data_size\":%zu", f->len - dstart);
+		ep_buf_append(&o, f->data + at, f->len - at);
+		ep_buf_release(f);
+		*f = o;
+		data = strstr(f->data, sep);
+	}
+	data_start = (size_t)(data - f->data) + strlen(sep);
+	hdr_end = (size_t)(data - f->data);
+	/* the group rows of the bucket parts, then the header's ranges
+	 * (which cover the bucket parts), then the header itself */
+	for (int pass = 0; pass < 2; pass++) {
+		size_t from = pass == 0 ? data_start : 0;
+		size_t to = pass == 0 ? f->len : hdr_end;
+
+		for (p = f->data + from; (p = strstr(p, FX_CRC_HOLE)) &&
+					 (size_t)(p - f->data) < to;
+		     p += 10) {
+			long long off, len;
+
+			if (pass == 1 && p - f->data >= 7 &&
+			    strncmp(p - 7, ",\"crc\":", 7) == 0)
+				continue;
+			if (!range_before(f->data, p, pass == 0 ? 3 : 2, &off,
+					  &len) ||
+			    off < 0 || len < 0 ||
+			    (size_t)off > f->len - data_start ||
+			    (size_t)len > f->len - data_start - (size_t)off) {
+				put_crc_at(p, 0);
+				continue;
+			}
+			put_crc_at(p, ep_crc32(f->data + data_start + off,
+					       (size_t)len));
+		}
+	}
+	p = strstr(f->data, ",\"crc\":" FX_CRC_HOLE);
+	if (p && (size_t)(p - f->data) < hdr_end)
+		put_crc_at(p + 7, ep_crc32(f->data, (size_t)(p - f->data)));
 }

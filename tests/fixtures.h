@@ -31,4 +31,15 @@ void fx_set_mtime_ahead(const char *path, long ms);
  * -1 when dropping privileges is impossible (not root). */
 int fx_as_nobody(int (*fn)(void *), void *data);
 
+/*
+ * Make a cache crafted by hand readable as far as its checksums go:
+ * "data_size":DSIZE becomes the data's length, every "????????" after an
+ * [off,len or a group row's off,len,count becomes the CRC-32 of that range
+ * of the data (0 when the range is out of bounds), and the header's
+ * ,"crc":"????????" the CRC-32 of what comes before it.
+ */
+struct ep_buf;
+void fx_seal_cache(struct ep_buf *f);
+#define FX_CRC "\"????????\""
+
 #endif

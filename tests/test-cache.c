@@ -287,6 +287,19 @@ START_TEST(test_reproducible)
 }
 END_TEST
 
+/* A stamps row's callback: go on to the next row while the file is not
+ * there, as a strict-mode check of a site that has none of them would. */
+static int
+stamp_row_absent(const char *path, const struct ep_stamp *st, void *data)
+{
+	struct stat sb;
+
+	(void)data;
+	if (fstatat(AT_FDCWD, path, &sb, 0) == 0)
+		return 1;
+	return st->present ? 1 : 0;
+}
+
 /* Open, then read every part; must never crash, only fail cleanly. */
 static int
 read_everything(const char *data, size_t len)
@@ -297,7 +310,8 @@ read_everything(const char *data, size_t len)
 
 	rc = ep_cache_open(fd, NULL, &cf, &reason);
 	if (rc < 0) {
-		ck_assert_msg(rc == -EBADMSG || rc == -EPROTO, "rc %d", rc);
+		ck_assert_msg(rc == -EBADMSG || rc == -EPROTO || rc == -ESTALE,
+			      "rc %d", rc);
 		ck_assert_ptr_nonnull(reason);
 		return rc;
 	}
@@ -330,7 +344,7 @@ read_everything(const char *data, size_t len)
 		}
 	}
 	if (cf.hdr.mode == EPCACHE_MODE_STRICT &&
-	    ep_cache_check_stamps(&cf, AT_FDCWD) < 0)
+	    ep_cache_read_stamps(&cf, stamp_row_absent, NULL) < 0)
 		rc = -EBADMSG;
 	{
 		/* what an incremental rebuild reads */
@@ -393,13 +407,41 @@ END_TEST
 
 /* A header of the right shape; %s are: mode, dev, mtime, names range,
  * stamps range, buckets, separator. */
+/* The directory's names checksum, and that it is no FAT */
+#define NAMES_ID "\"names\":\"0123456789abcdef\",\"names_only\":false"
+
 #define HDR_FMT                                                              \
 	"{\"header\":{\"format\":\"epcache-entry-points\",\"version\":" VERSION_STR ","     \
 	"\"generator\":\"x\",\"mode\":\"%s\",\"directory\":{\"dev\":\"%s\","   \
-	"\"ino\":\"2\",\"mtime\":%s,\"names_checksum\":null},\"egg\":null,"   \
-	"\"counts\":{},\"index\":{\"names\":%s,\"distributions\":[0,2],"      \
-	"\"stamps\":%s,\"groups\":{\"count\":1,\"buckets\":%s}}}%s"           \
+	"\"ino\":\"2\",\"mtime\":%s," NAMES_ID "},\"egg\":null,"             \
+	"\"data_size\":DSIZE,"                                                 \
+	"\"counts\":{},\"index\":{\"names\":%s,\"distributions\":[0,2," FX_CRC "]," \
+	"\"stamps\":%s,\"groups\":{\"count\":1,\"buckets\":%s}},"             \
+	"\"crc\":" FX_CRC "}%s"                                                \
 	"[\"a\",\"b\"]}\n"
+
+/* "[a,b]" ranges in @s get a CRC placeholder: "[a,b,"????????"]" */
+static char *
+with_crcs(char *s)
+{
+	struct ep_buf b = {0};
+
+	for (const char *p = s; *p; p++) {
+		ep_buf_append(&b, p, 1);
+		if (*p == '[' && p[1] != '[' && p[1] != '"') {
+			size_t n = strcspn(p + 1, "]");
+
+			if (memchr(p + 1, ',', n) &&
+			    strspn(p + 1, "0123456789,-") == n) {
+				ep_buf_append(&b, p + 1, n);
+				ep_buf_append_str(&b, "," FX_CRC);
+				p += n;
+			}
+		}
+	}
+	free(s);
+	return ep_buf_steal(&b);
+}
 
 static char *
 buckets_with(size_t bk, const char *range, size_t n)
@@ -411,7 +453,7 @@ buckets_with(size_t bk, const char *range, size_t n)
 		ep_buf_printf(&b, "%s%s", i ? "," : "",
 			      i == bk && range ? range : "null");
 	ep_buf_append_str(&b, "]");
-	return ep_buf_steal(&b);
+	return with_crcs(ep_buf_steal(&b));
 }
 
 static int
@@ -420,12 +462,14 @@ try_header(const char *mode, const char *dev, const char *mtime,
 	   const char *sep)
 {
 	struct ep_buf f = {0};
+	char *nr = with_crcs(strdup(names));
 	int rc;
 
-	ep_buf_printf(&f, HDR_FMT, mode, dev, mtime, names, strict, buckets,
-		      sep);
+	ep_buf_printf(&f, HDR_FMT, mode, dev, mtime, nr, strict, buckets, sep);
+	fx_seal_cache(&f);
 	rc = read_everything(f.data, f.len);
 	ep_buf_release(&f);
+	free(nr);
 	return rc;
 }
 
@@ -504,18 +548,20 @@ END_TEST
 
 START_TEST(test_unknown_version)
 {
-	const char *v1 = "{\"header\":{\"format\":\"epcache-entry-points\","
-			 "\"version\":1},\n\"data\":{}}\n";
-	const char *v2 = "{\"header\":{\"format\":\"epcache-entry-points\","
-			 "\"version\":2},\n\"data\":{}}\n";
-	const char *v4 = "{\"header\":{\"format\":\"epcache-entry-points\","
-			 "\"version\":4},\n\"data\":{}}\n";
+	char v[256];
 
-	/* version 1 had no stamps outside strict mode, version 2 four in
-	 * every mode: not read any more */
-	ck_assert_int_eq(read_everything(v1, strlen(v1)), -EPROTO);
-	ck_assert_int_eq(read_everything(v2, strlen(v2)), -EPROTO);
-	ck_assert_int_eq(read_everything(v4, strlen(v4)), -EPROTO);
+	/* 1: no stamps outside strict mode; 2: four in every mode; 3: no
+	 * CRCs, a directory identity that did not travel. Older ones are
+	 * told apart (a rebuild is due), newer or nonsense ones are not. */
+	for (int i = -1; i <= 6; i++) {
+		snprintf(v, sizeof(v),
+			 "{\"header\":{\"format\":\"epcache-entry-points\","
+			 "\"version\":%d},\n\"data\":{}}\n", i);
+		ck_assert_int_eq(read_everything(v, strlen(v)),
+				 i >= 1 && i < EP_CACHE_VERSION ? -ESTALE
+				 : i == EP_CACHE_VERSION	 ? -EBADMSG
+								 : -EPROTO);
+	}
 }
 END_TEST
 
@@ -531,8 +577,6 @@ START_TEST(test_deep_nesting)
 }
 END_TEST
 
-/* A group part with valid JSON but entries out of distribution order, an
- * index past its dists, or wrong types: read_group must refuse it. */
 /* Replace every OFF and LEN in @tmpl. */
 static void
 fill(struct ep_buf *out, const char *tmpl, size_t off, size_t len)
@@ -564,18 +608,22 @@ open_with_group(const char *part, const char *bucket, struct ep_cache_file *cf)
 	int rc;
 
 	/* data: [PART,BUCKET] */
-	fill(&bpart, bucket ? bucket : "[[\"g\",OFF,LEN,1]]", 1, plen);
+	fill(&bpart, bucket ? bucket : "[[\"g\",OFF,LEN,1," FX_CRC "]]", 1, plen);
 	ep_buf_printf(&data, "[%s,%s]", part, bpart.data);
 	snprintf(range, sizeof(range), "[%zu,%zu]", plen + 2, bpart.len);
 	buckets = buckets_with(bk, range, 64);
 	ep_buf_printf(&f,
 		      "{\"header\":{\"format\":\"epcache-entry-points\","
 		      "\"version\":" VERSION_STR ",\"generator\":\"x\",\"mode\":\"mtime\","
+		      "\"data_size\":DSIZE,"
 		      "\"directory\":{\"dev\":\"1\",\"ino\":\"2\",\"mtime\":[3,4],"
-		      "\"names_checksum\":null},\"egg\":null,\"index\":{\"names\":"
-		      "[1,%zu],\"distributions\":[1,%zu],\"stamps\":null,"
-		      "\"groups\":{\"count\":1,\"buckets\":%s}}},\n\"data\":%s}\n",
+		      NAMES_ID "},\"egg\":null,\"index\":{\"names\":"
+		      "[1,%zu," FX_CRC "],\"distributions\":[1,%zu," FX_CRC "],"
+		      "\"stamps\":null,"
+		      "\"groups\":{\"count\":1,\"buckets\":%s}},\"crc\":" FX_CRC
+		      "},\n\"data\":%s}\n",
 		      plen, plen, buckets, data.data);
+	fx_seal_cache(&f);
 	rc = ep_cache_open(memfd_with(f.data, f.len), NULL, cf, &reason);
 	free(buckets);
 	ep_buf_release(&f);
@@ -583,6 +631,29 @@ open_with_group(const char *part, const char *bucket, struct ep_cache_file *cf)
 	ep_buf_release(&bpart);
 	return rc;
 }
+
+/* A group part whose bytes are not those its row's CRC-32 was taken of:
+ * a lookup refuses it (a listing reads the index alone). */
+START_TEST(test_group_crc_mismatch)
+{
+	const char *good = "{\"dists\":[[\"a\",\"A\",\"1\"]],"
+			   "\"entries\":[[0,\"n\",\"v\"]]}";
+	struct ep_cache_file cf;
+	struct ep_scan part = {0};
+
+	ck_assert_int_eq(open_with_group(good, NULL, &cf), 0);
+	ck_assert_int_eq(ep_cache_read_group(&cf, "g", &part), 0);
+	ck_assert_uint_eq(part.n, 1);
+	ep_scan_release(&part);
+	ep_cache_close(&cf);
+	ck_assert_int_eq(open_with_group(good, "[[\"g\",OFF,LEN,1,\"00000000\"]]",
+					 &cf),
+			 0);
+	ck_assert_int_eq(ep_cache_read_group(&cf, "g", &part), -EBADMSG);
+	ep_scan_release(&part);
+	ep_cache_close(&cf);
+}
+END_TEST
 
 /* A group part with valid JSON but entries out of distribution order, an
  * index past its dists, or wrong types: read_group must refuse it. */
@@ -656,16 +727,21 @@ START_TEST(test_hostile_group_index)
 {
 	static const char *const buckets[] = {
 		/* a name that does not hash to this bucket */
-		"[[\"not-g\",OFF,LEN,1]]",
+		"[[\"not-g\",OFF,LEN,1," FX_CRC "]]",
 		/* unsorted */
-		"[[\"g\",OFF,LEN,1],[\"g\",1,1,1]]",
+		"[[\"g\",OFF,LEN,1," FX_CRC "],[\"g\",1,1,1," FX_CRC "]]",
 		/* out of range, short rows, wrong types */
-		"[[\"g\",OFF,99999LEN,1]]",
-		"[[\"g\",OFF,LEN]]",
-		"[[\"g\",\"OFF\",LEN,1]]",
-		"[[1,OFF,LEN,1]]",
-		"{\"g\":[OFF,LEN,1]}",
-		"[[\"g\",OFF,LEN,-1]]",
+		"[[\"g\",OFF,99999LEN,1," FX_CRC "]]",
+		"[[\"g\",OFF,LEN," FX_CRC "]]",
+		"[[\"g\",\"OFF\",LEN,1," FX_CRC "]]",
+		"[[1,OFF,LEN,1," FX_CRC "]]",
+		"{\"g\":[OFF,LEN,1," FX_CRC "]}",
+		"[[\"g\",OFF,LEN,-1," FX_CRC "]]",
+		/* no CRC, or not one */
+		"[[\"g\",OFF,LEN,1]]",
+		"[[\"g\",OFF,LEN,1,\"0000000\"]]",
+		"[[\"g\",OFF,LEN,1,\"0000000G\"]]",
+		"[[\"g\",OFF,LEN,1,305419896]]",
 	};
 	const char *good = "{\"dists\":[[\"a\",\"A\",\"1\"]],"
 			   "\"entries\":[[0,\"n\",\"v\"]]}";
@@ -722,16 +798,17 @@ START_TEST(test_strict_relpaths_checked)
 		ep_buf_printf(&f,
 			      "{\"header\":{\"format\":\"epcache-entry-points\","
 			      "\"version\":" VERSION_STR ",\"generator\":\"x\",\"mode\":"
-			      "\"strict\",\"directory\":{\"dev\":\"1\",\"ino\":"
-			      "\"2\",\"mtime\":[3,4],\"names_checksum\":null},"
-			      "\"egg\":null,\"index\":{\"names\":[0,%zu],"
-			      "\"distributions\":[0,%zu],\"stamps\":[0,%zu],"
-			      "\"groups\":{\"count\":0,\"buckets\":%s}}},\n"
-			      "\"data\":%s}\n",
+			      "\"strict\",\"data_size\":DSIZE,\"directory\":{\"dev\":"
+			      "\"1\",\"ino\":\"2\",\"mtime\":[3,4]," NAMES_ID "},"
+			      "\"egg\":null,\"index\":{\"names\":[0,%zu," FX_CRC "],"
+			      "\"distributions\":[0,%zu," FX_CRC "],\"stamps\":[0,%zu,"
+			      FX_CRC "],\"groups\":{\"count\":0,\"buckets\":%s}},"
+			      "\"crc\":" FX_CRC "},\n\"data\":%s}\n",
 			      len, len, len, nulls, rows[i]);
+		fx_seal_cache(&f);
 		ck_assert_int_eq(
 			ep_cache_open(memfd_with(f.data, f.len), NULL, &cf, &reason), 0);
-		ck_assert_msg(ep_cache_check_stamps(&cf, AT_FDCWD) < 0,
+		ck_assert_msg(ep_cache_read_stamps(&cf, stamp_row_absent, NULL) < 0,
 			      "row %zu accepted", i);
 		ep_cache_close(&cf);
 		ep_buf_release(&f);
@@ -756,12 +833,15 @@ read_dists_of(const char *mode, const char *dists, const char *stamps,
 	ep_buf_printf(&f,
 		      "{\"header\":{\"format\":\"epcache-entry-points\","
 		      "\"version\":" VERSION_STR ",\"generator\":\"x\",\"mode\":\"%s\","
+		      "\"data_size\":DSIZE,"
 		      "\"directory\":{\"dev\":\"1\",\"ino\":\"2\",\"mtime\":[3,4],"
-		      "\"names_checksum\":null},\"egg\":null,\"index\":{\"names\":"
-		      "[1,%zu],\"distributions\":[1,%zu],\"stamps\":[%zu,%zu],"
-		      "\"groups\":{\"count\":0,\"buckets\":%s}}},\n"
-		      "\"data\":[%s,%s]}\n",
+		      NAMES_ID "},\"egg\":null,\"index\":{\"names\":"
+		      "[1,%zu," FX_CRC "],\"distributions\":[1,%zu," FX_CRC "],"
+		      "\"stamps\":[%zu,%zu," FX_CRC "],"
+		      "\"groups\":{\"count\":0,\"buckets\":%s}},\"crc\":" FX_CRC
+		      "},\n\"data\":[%s,%s]}\n",
 		      mode, dl, dl, dl + 2, sl, nulls, dists, stamps);
+	fx_seal_cache(&f);
 	ck_assert_int_eq(ep_cache_open(memfd_with(f.data, f.len), NULL, &cf,
 				       &reason), 0);
 	rc = ep_cache_read_dists(&cf, out);
@@ -921,6 +1001,7 @@ cache_suite(void)
 	tcase_add_test(tc, test_deep_nesting);
 	tcase_add_test(tc, test_hostile_group_parts);
 	tcase_add_test(tc, test_hostile_group_index);
+	tcase_add_test(tc, test_group_crc_mismatch);
 	tcase_add_test(tc, test_surrogate_escapes);
 	tcase_add_test(tc, test_strict_relpaths_checked);
 	tcase_add_test(tc, test_hostile_dists);

@@ -178,22 +178,264 @@ START_TEST(test_checksum_identity)
 
 	fx_mkdir(site, "x.dist-info");
 	ck_assert_int_eq(ep_dir_identity_get(fd, true, &a), 0);
-	ck_assert(a.checksum_used);
-	/* the mtime may change without the names changing: still equal */
-	ck_assert_int_eq(ep_dir_identity_get(fd, true, &b), 0);
+	ck_assert(a.has_names);
+	ck_assert(!a.names_only); /* not FAT */
+	ck_assert_int_eq(ep_dir_identity_get(fd, false, &b), 0);
+	ck_assert(!b.has_names);
+	/* unchanged: equal, whether the names were listed or not */
 	ck_assert(ep_dir_identity_equal(&a, &b));
 	fx_mkdir(site, "y.dist-info");
 	ck_assert_int_eq(ep_dir_identity_get(fd, true, &b), 0);
-	ck_assert(!ep_dir_identity_equal(&a, &b));
+	ck_assert(a.names_sum != b.names_sum);
 	/* and the cache subdirectory does not count */
 	ck_assert_int_eq(ep_dir_identity_get(fd, true, &a), 0);
 	fx_mkdir(site, EP_CACHE_SUBDIR);
 	ck_assert_int_eq(ep_dir_identity_get(fd, true, &b), 0);
-	ck_assert(ep_dir_identity_equal(&a, &b));
-	/* mtime identity and checksum identity never compare equal */
-	ck_assert_int_eq(ep_dir_identity_get(fd, false, &b), 0);
-	ck_assert(!ep_dir_identity_equal(&a, &b));
+	ck_assert(a.names_sum == b.names_sum);
 	close(fd);
+}
+END_TEST
+
+static void
+run(const char *cmd)
+{
+	int rc = system(cmd);
+
+	ck_assert_msg(rc == 0, "%s: %d", cmd, rc);
+}
+
+/* Set the mtime of @dir (not following links) to @sec.@nsec. */
+static void
+set_mtime(const char *dir, time_t sec, long nsec)
+{
+	struct timespec ts[2] = {{sec, nsec}, {sec, nsec}};
+
+	ck_assert_int_eq(utimensat(AT_FDCWD, dir, ts, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+static struct timespec
+mtime_of(const char *dir)
+{
+	struct stat st;
+
+	ck_assert_int_eq(lstat(dir, &st), 0);
+	return st.st_mtim;
+}
+
+/* A copy of the site made with cp -a, beside it: another inode, the same
+ * nanosecond mtimes. */
+static char *
+copy_site(void)
+{
+	char *copy = fx_path(site, "../copy-XXXXXX");
+	char cmd[4096];
+
+	ck_assert_ptr_nonnull(mkdtemp(copy));
+	snprintf(cmd, sizeof(cmd), "cp -a '%s/.' '%s/'", site, copy);
+	run(cmd);
+	/* cp -a sets the top directory's mtime last, as it was */
+	ck_assert_int_eq(mtime_of(copy).tv_nsec, mtime_of(site).tv_nsec);
+	return copy;
+}
+
+static void
+free_copy(char *copy)
+{
+	fx_rmrf(copy);
+	free(copy);
+}
+
+/* A site directory that travels with its cache: copied, its mtimes cut
+ * to whole seconds or set back; fresh, in one listing. */
+START_TEST(test_moved_fresh)
+{
+	char reason[256];
+	struct timespec t;
+	char *copy;
+
+	fx_dist(site, "a-1.dist-info", "a", "1", "[g]\na = a\n");
+	fx_dist(site, "b-2.egg-info", "b", "2", "[g]\nb = b\n");
+	rebuild(EPCACHE_MODE_MTIME);
+	ck_assert_int_eq(status_of(site, reason), EPCACHE_STATUS_FRESH);
+	ck_assert_str_eq(reason, "directory unchanged");
+	copy = copy_site();
+	ck_assert_int_eq(status_of(copy, reason), EPCACHE_STATUS_FRESH);
+	ck_assert_msg(strstr(reason, "moved"), "%s", reason);
+	/* whole seconds (GNU tar, image layers) */
+	t = mtime_of(copy);
+	set_mtime(copy, t.tv_sec, 0);
+	ck_assert_int_eq(status_of(copy, NULL), EPCACHE_STATUS_FRESH);
+	/* ostree's 0 and 1, SOURCE_DATE_EPOCH's clamp */
+	set_mtime(copy, 0, 0);
+	ck_assert_int_eq(status_of(copy, NULL), EPCACHE_STATUS_FRESH);
+	set_mtime(copy, 1, 0);
+	ck_assert_int_eq(status_of(copy, NULL), EPCACHE_STATUS_FRESH);
+	set_mtime(copy, t.tv_sec - 3600, 0);
+	ck_assert_int_eq(status_of(copy, NULL), EPCACHE_STATUS_FRESH);
+	/* in place too: the same directory with its mtime set back */
+	set_mtime(site, 1, 0);
+	ck_assert_int_eq(status_of(site, NULL), EPCACHE_STATUS_FRESH);
+	/* a later mtime is a change since the cache was written, even
+	 * with the same names */
+	set_mtime(copy, t.tv_sec, t.tv_nsec + (t.tv_nsec < 999999999 ? 1 : -1));
+	if (t.tv_nsec < 999999999) {
+		ck_assert_int_eq(status_of(copy, reason), EPCACHE_STATUS_STALE);
+		ck_assert_str_eq(reason,
+				 "directory modified since the cache was built");
+	}
+	set_mtime(copy, t.tv_sec + 1, 0);
+	ck_assert_int_eq(status_of(copy, NULL), EPCACHE_STATUS_STALE);
+	free_copy(copy);
+}
+END_TEST
+
+/* After the move, what an installer that ran no hook does is seen: an
+ * install, an upgrade, a removal change the names; the mtime set back
+ * afterwards (a normalized tree) does not hide that. */
+START_TEST(test_moved_then_changed)
+{
+	char reason[256];
+
+	fx_dist(site, "a-1.dist-info", "a", "1", "[g]\na = a\n");
+	fx_dist(site, "b-2.egg-info", "b", "2", "[g]\nb = b\n");
+	rebuild(EPCACHE_MODE_MTIME);
+	for (int i = 0; i < 3; i++) {
+		char *copy = copy_site();
+		char cmd[4096];
+
+		/* an install, an upgrade, a removal */
+		if (i == 0)
+			snprintf(cmd, sizeof(cmd), "mkdir '%s/c-1.dist-info'",
+				 copy);
+		else if (i == 1)
+			snprintf(cmd, sizeof(cmd),
+				 "mv '%s/a-1.dist-info' '%s/a-2.dist-info'",
+				 copy, copy);
+		else
+			snprintf(cmd, sizeof(cmd), "rm -r '%s/b-2.egg-info'",
+				 copy);
+		run(cmd);
+		ck_assert_int_eq(status_of(copy, reason), EPCACHE_STATUS_STALE);
+		ck_assert_str_eq(reason, "directory modified since the cache "
+					 "was built");
+		set_mtime(copy, 1, 0);
+		ck_assert_int_eq(status_of(copy, reason), EPCACHE_STATUS_STALE);
+		ck_assert_str_eq(reason, "directory entries changed since the "
+					 "cache was built");
+		free_copy(copy);
+	}
+}
+END_TEST
+
+/* In place, a reinstall of the same version (the same names) is a later
+ * mtime: caught, as before the rule knew of moves. Once the timestamps
+ * are set back after it, nothing in mtime mode can see it: the limit the
+ * man page states. */
+START_TEST(test_same_version_reinstall)
+{
+	char reason[256];
+
+	fx_dist(site, "a-1.dist-info", "a", "1", "[g]\na = a\n");
+	rebuild(EPCACHE_MODE_MTIME);
+	run("sleep 0.01");
+	{
+		char cmd[4096];
+
+		snprintf(cmd, sizeof(cmd), "rm -r '%s/a-1.dist-info'", site);
+		run(cmd);
+	}
+	fx_dist(site, "a-1.dist-info", "a", "1", "[g]\nother = b\n");
+	ck_assert_int_eq(status_of(site, reason), EPCACHE_STATUS_STALE);
+	ck_assert_str_eq(reason, "directory modified since the cache was built");
+	set_mtime(site, 0, 0);
+	ck_assert_int_eq(status_of(site, NULL), EPCACHE_STATUS_FRESH);
+}
+END_TEST
+
+/* Strict mode on a moved directory compares each file's presence, size
+ * and mtime (not later): inodes and ctimes are new wherever it lands. */
+START_TEST(test_moved_strict)
+{
+	char reason[256];
+	char *copy, *ep;
+	struct timespec t;
+
+	fx_dist(site, "a-1.dist-info", "a", "1", "[g]\na = a\n");
+	rebuild(EPCACHE_MODE_STRICT);
+	copy = copy_site();
+	ck_assert_int_eq(status_of(copy, reason), EPCACHE_STATUS_FRESH);
+	ck_assert_msg(strstr(reason, "every distribution's files"), "%s",
+		      reason);
+	/* a file rewritten in the copy, the directory's mtime put back */
+	t = mtime_of(copy);
+	ep = fx_path(copy, "a-1.dist-info/entry_points.txt");
+	fx_write(copy, "a-1.dist-info/entry_points.txt", "[g]\na = a\nb = b\n");
+	set_mtime(copy, t.tv_sec, t.tv_nsec);
+	ck_assert_int_eq(status_of(copy, reason), EPCACHE_STATUS_STALE);
+	ck_assert_str_eq(reason, "a distribution changed since the cache was "
+				 "built");
+	/* the same size, but a later mtime */
+	fx_write(copy, "a-1.dist-info/entry_points.txt", "[g]\na = b\n");
+	set_mtime(copy, t.tv_sec, t.tv_nsec);
+	ck_assert_int_eq(status_of(copy, NULL), EPCACHE_STATUS_STALE);
+	/* every mtime set back: the same size passes (the stated limit) */
+	set_mtime(ep, 1, 0);
+	ck_assert_int_eq(status_of(copy, NULL), EPCACHE_STATUS_FRESH);
+	free(ep);
+	free_copy(copy);
+}
+END_TEST
+
+/* Rewriting a cache that is fresh by the moved rule would only churn an
+ * image's layers: -n leaves it, byte for byte and inode. */
+START_TEST(test_moved_not_rewritten)
+{
+	struct stat a, b;
+	bool rebuilt;
+	char *copy, *p;
+
+	fx_dist(site, "a-1.dist-info", "a", "1", "[g]\na = a\n");
+	rebuild(EPCACHE_MODE_MTIME);
+	copy = copy_site();
+	p = fx_path(copy, EP_CACHE_SUBDIR "/" EP_CACHE_FILE);
+	ck_assert_int_eq(stat(p, &a), 0);
+	ck_assert_int_eq(epcache_rebuild(ctx, copy, EPCACHE_MODE_MTIME,
+					 EPCACHE_REBUILD_IF_STALE, &rebuilt),
+			 0);
+	ck_assert(!rebuilt);
+	ck_assert_int_eq(stat(p, &b), 0);
+	ck_assert_uint_eq(a.st_ino, b.st_ino);
+	/* a changed copy is rebuilt, from scratch: no record is taken over
+	 * from a cache of another directory */
+	fx_dist(copy, "c-1.dist-info", "c", "1", "[g]\nc = c\n");
+	ck_assert_int_eq(epcache_rebuild(ctx, copy, EPCACHE_MODE_MTIME,
+					 EPCACHE_REBUILD_IF_STALE, &rebuilt),
+			 0);
+	ck_assert(rebuilt);
+	ck_assert_int_eq(status_of(copy, NULL), EPCACHE_STATUS_FRESH);
+	free(p);
+	free_copy(copy);
+}
+END_TEST
+
+/* A cache of an older format is stale ("rebuild me"), not corrupt. */
+START_TEST(test_older_version_is_stale)
+{
+	char reason[256];
+	char *p = cache_path(), *data, *v;
+	size_t len;
+
+	fx_dist(site, "a-1.dist-info", "a", "1", "[g]\na = a\n");
+	rebuild(EPCACHE_MODE_MTIME);
+	data = fx_read(p, &len);
+	v = strstr(data, "\"version\":" );
+	ck_assert_ptr_nonnull(v);
+	v[10] = '3';
+	fx_write_len(site, EP_CACHE_SUBDIR "/" EP_CACHE_FILE, data, len);
+	ck_assert_int_eq(status_of(site, reason), EPCACHE_STATUS_STALE);
+	ck_assert_str_eq(reason, "cache written in an older format version");
+	free(data);
+	free(p);
 }
 END_TEST
 
@@ -555,6 +797,12 @@ freshness_suite(void)
 	tcase_add_test(tc, test_trust_mode);
 	tcase_add_test(tc, test_checksum_identity);
 	tcase_add_test(tc, test_checksum_order_independent);
+	tcase_add_test(tc, test_moved_fresh);
+	tcase_add_test(tc, test_moved_then_changed);
+	tcase_add_test(tc, test_same_version_reinstall);
+	tcase_add_test(tc, test_moved_strict);
+	tcase_add_test(tc, test_moved_not_rewritten);
+	tcase_add_test(tc, test_older_version_is_stale);
 	tcase_add_test(tc, test_racy_rounds);
 	tcase_add_test(tc, test_racy_dist_dir);
 	tcase_add_test(tc, test_racy_site_dir);
