@@ -21,6 +21,9 @@ copy per case:
 
   cp-a            cp -a to another place (new inode)
   cp-a-tmpfs      cp -a onto a tmpfs (new inode and device)
+  cp-a-ext4       cp -a onto another ext4 filesystem (a loop device): another
+                  directory hash seed, so another listing order, which
+                  importlib's answer follows
   rsync-a         rsync -a
   tar-posix       tar --format=posix out and back in (nanoseconds kept)
   tar-gnu         GNU tar's default format round trip (whole seconds)
@@ -228,6 +231,11 @@ def clamp_tree(site, sde):
         "{}", "+"])
 
 
+def dist_order(site):
+    """What importlib's order depends on: the distributions in listing order."""
+    return [n for n in os.listdir(site) if n.lower().endswith((".dist-info", ".egg-info"))]
+
+
 def cp_a(src, dst):
     sh(["cp", "-a", src, dst])
 
@@ -397,6 +405,26 @@ class Travel:
         cp_a(self.master[mode], site)
         return Place(site, self.env)
 
+    def s_cp_a_ext4(self, cdir, mode, before):
+        site = os.path.join(self.ext4_mount(), os.path.basename(cdir))
+        cp_a(self.master[mode], site)
+        return Place(site, self.env)
+
+    def ext4_mount(self):
+        """Another ext4 filesystem (a loop device), made once (in prepare(),
+        so that no case unmounts it): its own directory hash seed, so its
+        listing order is not the master's."""
+        if "ext4" not in self.layers:
+            img, mnt = os.path.join(self.tmp, "ext4.img"), os.path.join(self.tmp, "ext4")
+            with open(img, "wb") as f:
+                f.truncate(64 << 20)
+            sh(["mkfs.ext4", "-q", "-F", "-E", "hash_seed=6e0c3f0a-7c3e-4b1a-9d51-13e9a0b1c2d3",
+                img])
+            os.mkdir(mnt)
+            self.mount(["-o", "loop", img], mnt)
+            self.layers["ext4"] = mnt
+        return self.layers["ext4"]
+
     def s_rsync(self, cdir, mode, before):
         site = os.path.join(cdir, "site")
         sh(["rsync", "-a", self.master[mode] + "/", site + "/"])
@@ -480,6 +508,7 @@ class Travel:
                 raise HarnessError("the master site (%s) does not read fresh where its cache "
                                    "was written: %s (%s)" % (mode, s, reason))
             self.prepare_image(mode, base)
+        self.ext4_mount()
         exp = conf.dump_batch(self.env, [self.master["mtime"]], QUERIES)
         groups = {e["group"] for e in exp[(None, None)]}
         self.check("fixture/has-groups", len(exp[("travel.plugins", None)]) >= 5
@@ -524,13 +553,18 @@ class Travel:
         m = os.stat(self.master[mode])
         v = os.stat(place.fs)
         problems = []
-        moved = sname in ("cp-a", "cp-a-tmpfs", "rsync-a", "tar-posix", "tar-gnu",
+        moved = sname in ("cp-a", "cp-a-tmpfs", "cp-a-ext4", "rsync-a", "tar-posix", "tar-gnu",
                           "ostree-0", "ostree-1", "overlay-pulled")
         if moved and v.st_ino == m.st_ino:
             problems.append("same inode as the master")
-        if sname == "cp-a-tmpfs" and v.st_dev == m.st_dev:
+        if sname in ("cp-a-tmpfs", "cp-a-ext4") and v.st_dev == m.st_dev:
             problems.append("same device as the master")
-        if sname in ("cp-a", "cp-a-tmpfs", "rsync-a", "tar-posix") and \
+        order = dist_order(self.master[mode]) != dist_order(place.fs)
+        if sname == "cp-a-ext4" and not order:
+            problems.append("the distributions are listed in the master's order")
+        if order and self.args.verbose:
+            print("info %s: distributions listed in another order than in the master" % name)
+        if sname in ("cp-a", "cp-a-tmpfs", "cp-a-ext4", "rsync-a", "tar-posix") and \
                 v.st_mtime_ns != m.st_mtime_ns:
             problems.append("mtime not kept to the nanosecond: %d vs %d"
                             % (v.st_mtime_ns, m.st_mtime_ns))
@@ -715,7 +749,8 @@ class Travel:
         rsync = shutil.which("rsync")
         settings = [
             ("cp-a", self.s_cp_a, ["same-tick"], True),
-            ("cp-a-tmpfs", self.s_cp_a_tmpfs, [], False),
+            ("cp-a-tmpfs", self.s_cp_a_tmpfs, [], True),
+            ("cp-a-ext4", self.s_cp_a_ext4, [], True),
             ("rsync-a", self.s_rsync, [], False),
             ("tar-posix", self.s_tar_posix, [], True),
             ("tar-gnu", self.s_tar_gnu, ["before"], True),
