@@ -222,6 +222,18 @@ def m_reinstall(site):
 CHANGES = [("install", m_install), ("upgrade", m_upgrade), ("remove", m_remove)]
 
 
+def m_edit_same_size(site):
+    """entry_points.txt rewritten in place, same size, other value: only the
+    file's mtime (later than recorded) tells."""
+    p = os.path.join(site, "travel_cli-0.9.dist-info", "entry_points.txt")
+    with open(p, "r+") as f:
+        text = f.read()
+        new = text.replace("travel_cli:main", "travel_cxx:main")
+        assert len(new) == len(text) and new != text
+        f.seek(0)
+        f.write(new)
+
+
 def touch_tree(site, stamp):
     sh(["find", site, "-exec", "touch", "-h", "-d", "@%d" % stamp, "{}", "+"])
 
@@ -682,6 +694,25 @@ class Travel:
             self.n_rewrites(name, p, mode, exp)
         self.run_case(name, fn)
 
+    def case_strict_edit(self, moved):
+        """Strict mode: a file edited in place, same size, later mtime. Moved
+        (cp -a) or not, the site directory and its names are unchanged;
+        only the per-file check can see it."""
+        name = "strict/%s/edit-in-place-same-size" % ("cp-a" if moved else "in-place")
+
+        def fn(cdir):
+            site = os.path.join(cdir, "site")
+            cp_a(self.master["strict"], site)
+            if not moved:
+                self.update(self.env, site, "strict")
+            p = Place(site, self.env)
+            time.sleep(0.02)        # past the coarse timestamp tick of the copy
+            m_edit_same_size(site)
+            self.expect_status(name, p, "stale")
+            exp = self.answers(name, p)
+            self.n_rewrites(name, p, "strict", exp)
+        self.run_case(name, fn)
+
     def case_limitation(self, mode):
         """DOCUMENTED LIMITATION (mode mtime): a reinstall that keeps the
         distribution's directory name and version, followed by normalizing
@@ -787,6 +818,9 @@ class Travel:
                 self.case_two_containers(mode)
                 self.case_next_layer(mode)
             self.case_inplace_reinstall(mode)
+            if mode == "strict":
+                self.case_strict_edit(True)
+                self.case_strict_edit(False)
             self.case_limitation(mode)
             self.case_old_version(mode)
 
