@@ -869,6 +869,14 @@ out:
 
 /* ------------------------------------------------------------ reading */
 
+/* A fuzzer cannot forge CRC-32s: its build (tests/fuzz) checks only the
+ * structure behind them, like every libFuzzer target with checksums. */
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+#define crc_matches(have, want) ((void)(have), (void)(want), true)
+#else
+#define crc_matches(have, want) ((have) == (want))
+#endif
+
 static int
 pread_all(int fd, void *buf, size_t len, size_t off)
 {
@@ -1138,7 +1146,7 @@ header_crc_ok(struct json_object *h, const char *hb, size_t end)
 	if (memcmp(hb + end - HEADER_CRC_TAIL, HEADER_CRC_KEY, key) != 0 ||
 	    hb[end - HEADER_CRC_TAIL + key] != '"' || hb[end - 1] != '}')
 		return false;
-	return ep_crc32(hb, end - HEADER_CRC_TAIL) == want;
+	return crc_matches(ep_crc32(hb, end - HEADER_CRC_TAIL), want);
 }
 
 int
@@ -1309,7 +1317,7 @@ pread_part(struct ep_cache_file *cf, char *buf, size_t off, size_t len,
 
 	if ((rc = pread_all(cf->fd, buf, len, cf->hdr.data_start + off)) < 0)
 		return rc;
-	if (ep_crc32(buf, len) != crc)
+	if (!crc_matches(ep_crc32(buf, len), crc))
 		return -EBADMSG;
 	return 0;
 }

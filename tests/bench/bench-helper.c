@@ -27,6 +27,10 @@
  *	PKGSYSTEM_ENABLE_FSYNC decides about fsync, as for the tool. Every
  *	timing, floors included, starts after the same pause, so that the
  *	rebuilds and the floors run from the same (cold) CPU state.
+ *   bench-helper crc FILE RUNS OFF:LEN...
+ *	"crc": the CRC-32 checks of the ranges of FILE a one-group lookup
+ *	reads (run-bench finds them from the format): what the cache's
+ *	checksums add to such a lookup.
  */
 #include "config.h"
 
@@ -41,6 +45,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "epcache.h"
 
@@ -480,9 +485,54 @@ cmd_rebuild(const char *site, int runs)
 	return 0;
 }
 
+static int
+cmd_crc(const char *file, int runs, int n, char **ranges)
+{
+	double *t = calloc((size_t)runs, sizeof(double));
+	char **buf = calloc((size_t)n, sizeof(char *));
+	size_t *len = calloc((size_t)n, sizeof(size_t));
+	volatile uLong sink = 0;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || !t || !buf || !len)
+		die(file);
+	for (int i = 0; i < n; i++) {
+		long long off = 0, l = 0;
+
+		if (sscanf(ranges[i], "%lld:%lld", &off, &l) != 2 || off < 0 ||
+		    l <= 0)
+			die(ranges[i]);
+		len[i] = (size_t)l;
+		buf[i] = malloc(len[i]);
+		if (!buf[i] || pread(fd, buf[i], len[i], off) != (ssize_t)l)
+			die(file);
+	}
+	close(fd);
+	/* 1000 rounds a run: one round is well below the clock's grain */
+	for (int r = 0; r < runs; r++) {
+		double t0 = now_us();
+
+		for (int k = 0; k < 1000; k++)
+			for (int i = 0; i < n; i++)
+				sink += crc32(0L, (const Bytef *)buf[i],
+					      (uInt)len[i]);
+		t[r] = (now_us() - t0) / 1000;
+	}
+	printf("%.3f\n", median(t, runs));
+	for (int i = 0; i < n; i++)
+		free(buf[i]);
+	free(buf);
+	free(len);
+	free(t);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc >= 5 && strcmp(argv[1], "crc") == 0)
+		return cmd_crc(argv[2], atoi(argv[3]) > 0 ? atoi(argv[3]) : 1,
+			       argc - 4, argv + 4);
 	if (argc == 5 && strcmp(argv[1], "lookup") == 0)
 		return cmd_lookup(argv[2], argv[3], atoi(argv[4]) > 0 ? atoi(argv[4]) : 1);
 	if (argc == 4 && strcmp(argv[1], "status") == 0)

@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zlib
 
 PREFIX = b'{"header":'
 SEP = b',\n"data":'
@@ -34,6 +35,19 @@ def fnv1a64(b):
     return h
 
 
+def crc_ok(data, start, rng):
+    """[off, len, CRC] of the data: the CRC-32 of those bytes, 8 hex digits."""
+    off, ln, crc = rng
+    assert len(crc) == 8 and crc == crc.lower(), "crc form"
+    return zlib.crc32(data[start + off:start + off + ln]) == int(crc, 16)
+
+
+def names_checksum(d):
+    """FNV-1a 64 over the sorted names (but .epcache), each NUL-ended."""
+    names = sorted(n for n in os.listdir(os.fsencode(d)) if n != b".epcache")
+    return "%016x" % fnv1a64(b"".join(n + b"\0" for n in names))
+
+
 def read_group(path, group):
     with open(path, "rb") as f:
         data = f.read()
@@ -44,16 +58,24 @@ def read_group(path, group):
     end_b = len(data.decode("utf-8")[:end].encode("utf-8"))
     assert data[end_b:end_b + len(SEP)] == SEP, "separator"
     start = end_b + len(SEP)
-    assert header["format"] == "epcache-entry-points" and header["version"] == 3
+    assert header["format"] == "epcache-entry-points" and header["version"] == 4
+    # the header ends with ,"crc":"XXXXXXXX"} over every byte before it
+    tail = b',"crc":"%s"}' % header["crc"].encode()
+    assert data[:end_b].endswith(tail), "header crc member last"
+    assert zlib.crc32(data[:end_b - len(tail)]) == int(header["crc"], 16), \
+        "header crc"
+    assert header["data_size"] == len(data) - start, "data_size"
     buckets = header["index"]["groups"]["buckets"]
     assert len(buckets) == NBUCKETS
     b = buckets[fnv1a64(group.encode("utf-8")) & (NBUCKETS - 1)]
     if b is None:
         return []
-    off, ln = b
+    off, ln, _ = b
+    assert crc_ok(data, start, b), "bucket crc"
     rows = json.loads(data[start + off:start + off + ln])
-    for name, goff, glen, count in rows:
+    for name, goff, glen, count, gcrc in rows:
         if name == group:
+            assert crc_ok(data, start, [goff, glen, gcrc]), "group crc"
             part = json.loads(data[start + goff:start + goff + glen])
             assert len(part["entries"]) == count
             out = []
@@ -136,6 +158,14 @@ def check_dirs(args, env):
         with open(cache, "rb") as f:
             whole = json.loads(f.read())
         groups = sorted(whole["data"]["groups"])
+        # the directory's names checksum, as the spec defines it
+        if whole["header"]["directory"]["names"] == names_checksum(d):
+            passed += 1
+        else:
+            failed += 1
+            print("FAIL %s: names checksum %s, spec gives %s"
+                  % (d, whole["header"]["directory"]["names"],
+                     names_checksum(d)))
         for g in groups:
             if "\0" in g:
                 continue
