@@ -32,7 +32,8 @@ copy per case:
                   that ran the tool (a `RUN` step); then L1:L0 as lower
                   layers of new containers (new upper, new overlay mount)
   overlay-pulled  the same with L1 and L0 pushed and pulled: GNU tar layers
-                  (whole seconds, new inodes)
+                  (whole seconds, new inodes) unpacked on another disk (the
+                  loop ext4 of cp-a-ext4)
   bind            mount --bind of a directory whose cache was written there
   unshare-bind    the same bind mount made in another mount namespace:
                   each command runs in its own `unshare -m`, bind mount first
@@ -509,6 +510,7 @@ class Travel:
     def prepare(self):
         base = os.path.join(self.tmp, "fixture", "site")
         make_fixture(base)
+        self.ext4_mount()
         for mode in ("mtime", "strict"):
             d = os.path.join(self.tmp, "master-" + mode)
             os.mkdir(d)
@@ -520,7 +522,6 @@ class Travel:
                 raise HarnessError("the master site (%s) does not read fresh where its cache "
                                    "was written: %s (%s)" % (mode, s, reason))
             self.prepare_image(mode, base)
-        self.ext4_mount()
         exp = conf.dump_batch(self.env, [self.master["mtime"]], QUERIES)
         groups = {e["group"] for e in exp[(None, None)]}
         self.check("fixture/has-groups", len(exp[("travel.plugins", None)]) >= 5
@@ -530,7 +531,8 @@ class Travel:
     def prepare_image(self, mode, base):
         """L0: the base image layer (a GNU tar of the site, no cache). L1: the
         upper layer of a container (a RUN step) that ran the tool. Pulled:
-        both through GNU tar again, as a registry round trip."""
+        both through GNU tar again, as a registry round trip, unpacked on
+        another host's disk (the other ext4: another listing order)."""
         root = os.path.join(self.tmp, "image-" + mode)
         os.mkdir(root)
         l0 = os.path.join(root, "L0")
@@ -551,8 +553,9 @@ class Travel:
             raise HarnessError("the RUN step's upper layer has no cache")
         self.layers[mode] = [l1, l0]
         pulled = []
+        os.mkdir(os.path.join(self.ext4_mount(), "image-" + mode))
         for name, layer in (("L1p", l1), ("L0p", l0)):
-            d = os.path.join(root, name)
+            d = os.path.join(self.ext4_mount(), "image-" + mode, name)
             os.mkdir(d)
             sh(["tar", "-C", layer, "-cf", d + ".tar", "."])
             sh(["tar", "-C", d, "-xpf", d + ".tar"])
