@@ -381,6 +381,11 @@ START_TEST(test_moved_strict)
 	/* every mtime set back: the same size passes (the stated limit) */
 	set_mtime(ep, 1, 0);
 	ck_assert_int_eq(status_of(copy, NULL), EPCACHE_STATUS_FRESH);
+	/* another size does not, whatever the mtime */
+	fx_write(copy, "a-1.dist-info/entry_points.txt", "[g]\na = bb\n");
+	set_mtime(ep, 1, 0);
+	set_mtime(copy, t.tv_sec, t.tv_nsec);
+	ck_assert_int_eq(status_of(copy, reason), EPCACHE_STATUS_STALE);
 	free(ep);
 	free_copy(copy);
 }
