@@ -6,6 +6,13 @@
  *   bench-helper lookup SITE GROUP RUNS
  *	"cached live floor entries": a one-group lookup from SITE's cache,
  *	with a live scan, and the floor: open and read the cache file alone.
+ *   bench-helper status SITE RUNS
+ *	"status listfloor STATUS": the status check of SITE's cache alone (a
+ *	lookup started and freed, nothing selected: what `entrypoints-query
+ *	--status` does per path entry) and the floor of listing SITE once
+ *	(opendir, readdir to the end), which a check of a moved directory's
+ *	names cannot avoid; then the status found ("fresh", ...). Each median
+ *	is of RUNS rounds of 20 checks, per check.
  *   bench-helper rebuild SITE RUNS
  *	"full incremental reused total readfloor statfloor cacheio": after
  *	adding one distribution, a rebuild from nothing and one on top of the
@@ -281,6 +288,58 @@ cmd_lookup(const char *site, const char *group, int runs)
 }
 
 static void
+list_floor_once(const char *site)
+{
+	DIR *d = opendir(site);
+
+	if (!d)
+		die(site);
+	while (readdir(d))
+		;
+	closedir(d);
+}
+
+#define STATUS_BATCH 20
+
+static int
+cmd_status(const char *site, int runs)
+{
+	double *check = calloc((size_t)runs, sizeof(double));
+	double *floor_ = calloc((size_t)runs, sizeof(double));
+	struct epcache *ctx = epcache_new();
+	enum epcache_status status = EPCACHE_STATUS_MISSING;
+
+	if (!check || !floor_ || !ctx)
+		die("status");
+	epcache_set_log_handler(ctx, NULL, NULL);
+	for (int i = 0; i < runs; i++) {
+		double t = now_us();
+
+		for (int k = 0; k < STATUS_BATCH; k++) {
+			struct epcache_lookup *lk;
+
+			if (epcache_lookup_new(ctx, &site, 1, 0, &lk) < 0) {
+				fprintf(stderr, "lookup of %s failed\n", site);
+				return 1;
+			}
+			status = epcache_lookup_get_path_status(lk, 0);
+			epcache_lookup_free(lk);
+		}
+		check[i] = (now_us() - t) / STATUS_BATCH;
+		t = now_us();
+		for (int k = 0; k < STATUS_BATCH; k++)
+			list_floor_once(site);
+		floor_[i] = (now_us() - t) / STATUS_BATCH;
+	}
+	printf("%.2f %.2f %s\n", median(check, runs), median(floor_, runs),
+	       epcache_status_to_str(status));
+	epcache_free(ctx);
+	free(check);
+	free(floor_);
+	return 0;
+}
+
+static void
 stat_floor_once(const char *site)
 {
 	DIR *d = opendir(site);
@@ -476,8 +535,11 @@ main(int argc, char **argv)
 			       argc - 4, argv + 4);
 	if (argc == 5 && strcmp(argv[1], "lookup") == 0)
 		return cmd_lookup(argv[2], argv[3], atoi(argv[4]) > 0 ? atoi(argv[4]) : 1);
+	if (argc == 4 && strcmp(argv[1], "status") == 0)
+		return cmd_status(argv[2], atoi(argv[3]) > 0 ? atoi(argv[3]) : 1);
 	if (argc == 4 && strcmp(argv[1], "rebuild") == 0)
 		return cmd_rebuild(argv[2], atoi(argv[3]) > 0 ? atoi(argv[3]) : 1);
-	fprintf(stderr, "usage: %s lookup SITE GROUP RUNS | rebuild SITE RUNS\n", argv[0]);
+	fprintf(stderr, "usage: %s lookup SITE GROUP RUNS | status SITE RUNS | "
+		"rebuild SITE RUNS\n", argv[0]);
 	return 1;
 }
