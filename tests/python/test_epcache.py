@@ -79,12 +79,55 @@ def reachable_module():
     return _reachable
 
 
+def others_can_reach(path):
+    """Whether every directory down to PATH lets others through."""
+    path = os.path.dirname(os.path.realpath(path))
+    while path != "/":
+        if not os.stat(path).st_mode & 0o001:
+            return False
+        path = os.path.dirname(path)
+    return True
+
+
+_reachable_python = None
+
+
+def reachable_python():
+    """sys.executable, or where it is not reachable by other users (pyenv's
+    interpreters live under /root, 0700) a copy of it, its libpython and
+    its standard library (tests and site-packages left out), which finds
+    its own prefix next to it."""
+    global _reachable_python
+    if _reachable_python is None:
+        exe = os.path.realpath(sys.executable)
+        if others_can_reach(exe):
+            _reachable_python = exe
+            return exe
+        top = tempfile.mkdtemp(prefix="epcache-py-interp-")
+        atexit.register(shutil.rmtree, top, True)
+        os.chmod(top, 0o755)
+        os.makedirs(os.path.join(top, "bin"))
+        _reachable_python = shutil.copy2(exe, os.path.join(top, "bin"))
+        stdlib = os.path.dirname(os.__file__)
+        shutil.copytree(stdlib, os.path.join(top, "lib", os.path.basename(stdlib)),
+                        ignore=shutil.ignore_patterns("test", "site-packages", "idlelib",
+                                                      "tkinter", "ensurepip", "lib2to3"))
+        libdir = os.path.dirname(stdlib)
+        for f in os.listdir(libdir):
+            if f.startswith("libpython"):
+                shutil.copy2(os.path.join(libdir, f), os.path.join(top, "lib"))
+    return _reachable_python
+
+
 def run_py(code, env=None, user=None, cwd=None):
     cmd = [sys.executable, "-c", code]
     e = dict(os.environ, PYTHONPATH=ARGS.module_dir)
     if user is not None:
-        cmd = ["setpriv", "--reuid=%d" % user, "--regid=%d" % user, "--clear-groups"] + cmd
+        cmd = ["setpriv", "--reuid=%d" % user, "--regid=%d" % user, "--clear-groups",
+               reachable_python()] + cmd[1:]
         e.update(reachable_module())
+        py = os.path.dirname(os.path.dirname(reachable_python()))
+        e["LD_LIBRARY_PATH"] += ":" + os.path.join(py, "lib")
     e.update(env or {})
     return subprocess.run(cmd, capture_output=True, text=True, env=e, cwd=cwd)
 
