@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * EntryPoint: importlib.metadata.EntryPoint of Python 3.11, in C. The
+ * EntryPoint: importlib.metadata.EntryPoint, in C, as the version built
+ * for has it (3.10's namedtuple face, 3.11's and 3.12's deprecated one,
+ * 3.13's plain object: see ep_richcompare() and below). The
  * value is parsed (by the library's grammar, the one importlib's pattern
  * describes) only when module, attr, extras or load() first need it: most
  * callers look at name and value only.
@@ -170,14 +172,40 @@ out:
 	return rc;
 }
 
-/* The parts, or -1 with importlib's exception type for a value that does
- * not match (there, match is None and .group() raises AttributeError). */
+#if PY_VERSION_HEX >= 0x030D0000
+static bool
+asserts_run(void)
+{
+	PyObject *flags = PySys_GetObject("flags"), *o;
+	long optimize = 0;
+
+	if (flags && (o = PyObject_GetAttrString(flags, "optimize"))) {
+		optimize = PyLong_AsLong(o);
+		Py_DECREF(o);
+	}
+	PyErr_Clear();
+	return optimize <= 0;
+}
+#endif
+
+/*
+ * The parts, or -1 with importlib's exception type for a value that does
+ * not match: there match is None and .group() raises AttributeError;
+ * since 3.13 module, attr and extras first assert that it matched
+ * (AssertionError, unless python -O), load() still does not.
+ */
 static int
-ep_parts(EpyEntryPoint *ep)
+ep_parts(EpyEntryPoint *ep, bool for_load)
 {
 	if (ep_parse(ep) < 0)
 		return -1;
 	if (ep->parsed == PARSED_NO_MATCH) {
+#if PY_VERSION_HEX >= 0x030D0000
+		if (!for_load && asserts_run()) {
+			PyErr_SetNone(PyExc_AssertionError);
+			return -1;
+		}
+#endif
 		PyErr_Format(PyExc_AttributeError,
 			     "entry point value %R does not match the entry "
 			     "point syntax (module[:attr] [extras])",
@@ -190,7 +218,7 @@ ep_parts(EpyEntryPoint *ep)
 static PyObject *
 ep_get_module(EpyEntryPoint *ep, void *closure)
 {
-	if (ep_parts(ep) < 0)
+	if (ep_parts(ep, false) < 0)
 		return NULL;
 	Py_INCREF(ep->module);
 	return ep->module;
@@ -199,7 +227,7 @@ ep_get_module(EpyEntryPoint *ep, void *closure)
 static PyObject *
 ep_get_attr(EpyEntryPoint *ep, void *closure)
 {
-	if (ep_parts(ep) < 0)
+	if (ep_parts(ep, false) < 0)
 		return NULL;
 	Py_INCREF(ep->attr);
 	return ep->attr;
@@ -208,7 +236,7 @@ ep_get_attr(EpyEntryPoint *ep, void *closure)
 static PyObject *
 ep_get_extras(EpyEntryPoint *ep, void *closure)
 {
-	if (ep_parts(ep) < 0)
+	if (ep_parts(ep, false) < 0)
 		return NULL;
 	/* a new list each time, as re.findall() gives */
 	return PySequence_List(ep->extras);
@@ -255,7 +283,7 @@ ep_load(EpyEntryPoint *ep, PyObject *unused)
 {
 	PyObject *importlib = NULL, *obj = NULL, *parts = NULL;
 
-	if (ep_parts(ep) < 0)
+	if (ep_parts(ep, true) < 0)
 		return NULL;
 	importlib = PyImport_ImportModule("importlib");
 	if (!importlib)
@@ -360,23 +388,148 @@ static PyMethodDef ep_methods[] = {
 	{ NULL, NULL, 0, NULL },
 };
 
-/* Equality and order on (name, value, group), as importlib. Another kind
- * of object gets NotImplemented: importlib's EntryPoint then compares its
- * _key() with ours, so the two compare equal both ways. */
+/*
+ * Equality and order on (name, value, group), as importlib, whose rules
+ * changed with 3.11:
+ *  - 3.10: EntryPoint is a namedtuple: it compares as the tuple of the
+ *    three with any tuple (importlib's EntryPoint included); anything else
+ *    gets NotImplemented.
+ *  - 3.11+: __eq__ and __lt__ compare self._key() with other._key(), which
+ *    raises AttributeError for an object without one; the other orders are
+ *    object's (NotImplemented, so Python tries the reflected one).
+ */
 static PyObject *
 ep_richcompare(PyObject *a, PyObject *b, int op)
 {
 	PyObject *ka, *kb, *r;
 
-	if (!PyObject_TypeCheck(b, &EpyEntryPoint_Type))
+#if PY_VERSION_HEX < 0x030B0000
+	if (PyObject_TypeCheck(b, &EpyEntryPoint_Type))
+		kb = ep_key(EP(b), NULL);
+	else if (PyTuple_Check(b))
+		/* its items, not iter(): 3.10's EntryPoint iterates as
+		 * (name, self) */
+		kb = PyTuple_GetSlice(b, 0, PyTuple_GET_SIZE(b));
+	else
 		Py_RETURN_NOTIMPLEMENTED;
+#else
+	if (op != Py_EQ && op != Py_NE && op != Py_LT)
+		Py_RETURN_NOTIMPLEMENTED;
+	if (PyObject_TypeCheck(b, &EpyEntryPoint_Type))
+		kb = ep_key(EP(b), NULL);
+	else
+		kb = PyObject_CallMethod(b, "_key", NULL);
+#endif
+	if (!kb)
+		return NULL;
 	ka = ep_key(EP(a), NULL);
-	kb = ep_key(EP(b), NULL);
-	r = ka && kb ? PyObject_RichCompare(ka, kb, op) : NULL;
+	r = ka ? PyObject_RichCompare(ka, kb, op) : NULL;
 	Py_XDECREF(ka);
-	Py_XDECREF(kb);
+	Py_DECREF(kb);
 	return r;
 }
+
+#if PY_VERSION_HEX < 0x030D0000
+/*
+ * The tuple face importlib's EntryPoint had until 3.13 removed it:
+ * ep[0] is the name, ep[1:] (value, group); silently in 3.10 (a
+ * namedtuple), with a DeprecationWarning in 3.11 and 3.12.
+ */
+static int
+warn_tuple_interface(void)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+	return PyErr_WarnEx(PyExc_DeprecationWarning,
+			    "EntryPoint tuple interface is deprecated. Access "
+			    "members by name.",
+			    1);
+#else
+	return 0;
+#endif
+}
+
+static PyObject *
+ep_subscript(EpyEntryPoint *ep, PyObject *item)
+{
+	PyObject *k, *r;
+
+	if (warn_tuple_interface() < 0)
+		return NULL;
+	if (!(k = ep_key(ep, NULL)))
+		return NULL;
+	r = PyObject_GetItem(k, item);
+	Py_DECREF(k);
+	return r;
+}
+
+static PyObject *
+ep_item(EpyEntryPoint *ep, Py_ssize_t i)
+{
+	PyObject *k, *r;
+
+	if (warn_tuple_interface() < 0)
+		return NULL;
+	if (!(k = ep_key(ep, NULL)))
+		return NULL;
+	r = PySequence_GetItem(k, i);
+	Py_DECREF(k);
+	return r;
+}
+
+#if PY_VERSION_HEX < 0x030B0000
+static Py_ssize_t
+ep_length(EpyEntryPoint *ep)
+{
+	return 3;
+}
+#endif
+
+static PyMappingMethods ep_as_mapping = {
+	.mp_subscript = (binaryfunc)ep_subscript,
+};
+
+/* 3.12 iterates an EntryPoint through __getitem__: name, value, group */
+static PySequenceMethods ep_as_sequence = {
+#if PY_VERSION_HEX < 0x030B0000
+	.sq_length = (lenfunc)ep_length,
+#endif
+	.sq_item = (ssizeargfunc)ep_item,
+};
+#endif
+
+#if PY_VERSION_HEX < 0x030C0000
+/* iter(ep), for dict(eps) of old: (name, ep), with a DeprecationWarning */
+static PyObject *
+ep_iter(EpyEntryPoint *ep)
+{
+	PyObject *t, *it;
+
+	if (PyErr_WarnEx(PyExc_DeprecationWarning,
+			 "Construction of dict of EntryPoints is deprecated "
+			 "in favor of EntryPoints.",
+			 1) < 0)
+		return NULL;
+	t = PyTuple_Pack(2, ep->name, (PyObject *)ep);
+	if (!t)
+		return NULL;
+	it = PyObject_GetIter(t);
+	Py_DECREF(t);
+	return it;
+}
+#endif
+
+#if PY_VERSION_HEX >= 0x030B0000
+/* 3.11+ refuses every attribute assignment with this message */
+static int
+ep_setattro(PyObject *self, PyObject *name, PyObject *value)
+{
+	if (!value)
+		return PyObject_GenericSetAttr(self, name, value);
+	PyErr_SetString(PyExc_AttributeError,
+			"EntryPoint objects are immutable.");
+	return -1;
+}
+#endif
 
 static Py_hash_t
 ep_hash(EpyEntryPoint *ep)
@@ -414,4 +567,14 @@ PyTypeObject EpyEntryPoint_Type = {
 	.tp_methods = ep_methods,
 	.tp_getset = ep_getset,
 	.tp_new = ep_new,
+#if PY_VERSION_HEX < 0x030D0000
+	.tp_as_mapping = &ep_as_mapping,
+	.tp_as_sequence = &ep_as_sequence,
+#endif
+#if PY_VERSION_HEX < 0x030C0000
+	.tp_iter = (getiterfunc)ep_iter,
+#endif
+#if PY_VERSION_HEX >= 0x030B0000
+	.tp_setattro = ep_setattro,
+#endif
 };
