@@ -29,6 +29,10 @@ typedef struct {
 	PyObject *module; /* str, once parsed */
 	PyObject *attr;	  /* str or None, once parsed */
 	PyObject *extras; /* tuple of str, once parsed */
+#if PY_VERSION_HEX < 0x030B0000
+	/* 3.10's EntryPoint, a namedtuple subclass, takes new attributes */
+	PyObject *dict;
+#endif
 } EpyEntryPoint;
 
 #define EP(o) ((EpyEntryPoint *)(o))
@@ -51,6 +55,9 @@ epy_entry_point_new(PyObject *name, PyObject *value, PyObject *group,
 	ep->dist = dist;
 	ep->parsed = PARSED_NOT_YET;
 	ep->module = ep->attr = ep->extras = NULL;
+#if PY_VERSION_HEX < 0x030B0000
+	ep->dict = NULL;
+#endif
 	PyObject_GC_Track(ep);
 	return (PyObject *)ep;
 }
@@ -79,6 +86,9 @@ ep_traverse(EpyEntryPoint *ep, visitproc visit, void *arg)
 	Py_VISIT(ep->value);
 	Py_VISIT(ep->group);
 	Py_VISIT(ep->dist);
+#if PY_VERSION_HEX < 0x030B0000
+	Py_VISIT(ep->dict);
+#endif
 	return 0;
 }
 
@@ -92,6 +102,9 @@ ep_clear(EpyEntryPoint *ep)
 	Py_CLEAR(ep->module);
 	Py_CLEAR(ep->attr);
 	Py_CLEAR(ep->extras);
+#if PY_VERSION_HEX < 0x030B0000
+	Py_CLEAR(ep->dict);
+#endif
 	return 0;
 }
 
@@ -251,6 +264,25 @@ ep_get_dist(EpyEntryPoint *ep, void *closure)
 	return d;
 }
 
+#if PY_VERSION_HEX < 0x030B0000
+/* 3.10: dist is a plain attribute (None on the class) anyone may set */
+static int
+ep_set_dist(EpyEntryPoint *ep, PyObject *value, void *closure)
+{
+	if (!value) {
+		PyErr_SetString(PyExc_AttributeError, "dist");
+		return -1;
+	}
+	Py_INCREF(value);
+	Py_XSETREF(ep->dist, value == Py_None ? NULL : value);
+	if (value == Py_None)
+		Py_DECREF(value);
+	return 0;
+}
+#else
+#define ep_set_dist NULL
+#endif
+
 #define EP_GETTER(field)                                             \
 	static PyObject *ep_get_##field(EpyEntryPoint *ep, void *c) \
 	{                                                            \
@@ -272,7 +304,7 @@ static PyGetSetDef ep_getset[] = {
 	  "the attribute part of the value, or None", NULL },
 	{ "extras", (getter)ep_get_extras, NULL,
 	  "the extras of the value, a list", NULL },
-	{ "dist", (getter)ep_get_dist, NULL,
+	{ "dist", (getter)ep_get_dist, (setter)ep_set_dist,
 	  "the Distribution the entry point came from, or None", NULL },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
@@ -482,6 +514,20 @@ ep_length(EpyEntryPoint *ep)
 {
 	return 3;
 }
+
+/* x in ep: a tuple's, without iter() */
+static int
+ep_contains(EpyEntryPoint *ep, PyObject *x)
+{
+	PyObject *k = ep_key(ep, NULL);
+	int r;
+
+	if (!k)
+		return -1;
+	r = PySequence_Contains(k, x);
+	Py_DECREF(k);
+	return r;
+}
 #endif
 
 static PyMappingMethods ep_as_mapping = {
@@ -492,6 +538,7 @@ static PyMappingMethods ep_as_mapping = {
 static PySequenceMethods ep_as_sequence = {
 #if PY_VERSION_HEX < 0x030B0000
 	.sq_length = (lenfunc)ep_length,
+	.sq_contains = (objobjproc)ep_contains,
 #endif
 	.sq_item = (ssizeargfunc)ep_item,
 };
@@ -567,6 +614,9 @@ PyTypeObject EpyEntryPoint_Type = {
 	.tp_methods = ep_methods,
 	.tp_getset = ep_getset,
 	.tp_new = ep_new,
+#if PY_VERSION_HEX < 0x030B0000
+	.tp_dictoffset = offsetof(EpyEntryPoint, dict),
+#endif
 #if PY_VERSION_HEX < 0x030D0000
 	.tp_as_mapping = &ep_as_mapping,
 	.tp_as_sequence = &ep_as_sequence,
