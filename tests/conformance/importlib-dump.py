@@ -15,10 +15,11 @@ the same shape as `entrypoints-query --format json`:
     [{"group": ..., "name": ..., "value": ..., "dist": {"name": ..., "version": ...}}, ...]
 
  * with --group G: exactly the order of entry_points(group=G);
- * without --group: the SelectableGroups result, i.e. every group sorted by
-   group name (Python str order = code point order), each in importlib order
-   (SelectableGroups.load is a stable sort by group).  --name alone gives
-   entry_points(name=N), which is the same order filtered.
+ * without --group: on Python 3.10 and 3.11 the SelectableGroups result, i.e.
+   every group sorted by group name (Python str order = code point order),
+   each in importlib order (SelectableGroups.load is a stable sort by group);
+   --name alone gives entry_points(name=N), which is the same order
+   filtered. On 3.12 and later, EntryPoints in distribution order.
 
 --batch reads a JSON array of {"group": G|null, "name": N|null} queries from
 stdin and prints one JSON array with one result array per query (each from
@@ -93,7 +94,8 @@ def query(group, name, with_details=False):
         params["name"] = name
     eps = md.entry_points(**params)
 
-    if isinstance(eps, md.SelectableGroups):
+    # 3.10 and 3.11 only; 3.12+ return EntryPoints in distribution order
+    if isinstance(eps, getattr(md, "SelectableGroups", ())):
         # No selection parameters: a dict of group -> EntryPoints.  Use the
         # plain dict interface (dict.items bypasses the deprecation shims) and
         # check it really is sorted by group and equal to a stable sort of the
