@@ -1733,8 +1733,8 @@ jp_dist(struct jp *j, struct ep_dist *d, struct dists_acc *a,
 			d->path = s;
 			rc = 0;
 		} else if (k == K_NORM) {
-			/* may be empty: importlib's name of "Key.DIST-INFO" with "Name: "
-			 * (the group parts take it too) */
+			/* may be empty: importlib's name of "K.DIST-INFO"
+			 * with "Name: " (the group parts take it too) */
 			if (!jp_str(j, false, &s, NULL))
 				return -EBADMSG;
 			d->normalized = s;

@@ -240,8 +240,8 @@ START_TEST(test_all_groups_unsorted)
 }
 END_TEST
 
-/* "EmptyKey.DIST-INFO" with "Name: " has importlib's name "": a cache's records with
- * it are read like any other */
+/* "EmptyKey.DIST-INFO" with "Name: " has importlib's name "": a cache's
+ * records with it are read like any other */
 START_TEST(test_unsorted_empty_normalized_name)
 {
 	const char *paths[] = {a};
