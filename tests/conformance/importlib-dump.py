@@ -42,6 +42,7 @@ import email.feedparser
 import email.message
 import email.parser
 import email.policy  # noqa: F401  (pulls the rest of the email package in)
+import functools
 import importlib.metadata as md
 import itertools
 import json
@@ -105,8 +106,11 @@ def query(group, name, with_details=False):
         if groups != sorted(groups):
             raise SelfCheckError("SelectableGroups is not sorted by group: %r" % groups)
         flat = [ep for _, group_eps in items for ep in group_eps]
+        # 3.10 has no _unique, the same partial inline
+        unique = getattr(md, "_unique", None) or functools.partial(
+            md._itertools.unique_everseen, key=operator.attrgetter("_normalized_name"))
         chain = list(itertools.chain.from_iterable(
-            dist.entry_points for dist in md._unique(md.distributions())))
+            dist.entry_points for dist in unique(md.distributions())))
         expected = sorted(chain, key=operator.attrgetter("group"))
         if [(e.group, e.name, e.value) for e in flat] != \
                 [(e.group, e.name, e.value) for e in expected]:
