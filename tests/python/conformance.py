@@ -70,8 +70,10 @@ def as_json(eps):
 def parts(ep):
     try:
         return (ep.module, ep.attr, ep.extras)
-    except AttributeError:
-        return "no match"
+    except (AttributeError, AssertionError) as e:
+        # a value importlib's pattern does not match: AttributeError, or
+        # since 3.13 AssertionError; the module must raise the same
+        return ("no match", type(e).__name__)
 
 
 def check_query(name, paths, q, expected, details):
