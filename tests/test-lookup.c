@@ -240,6 +240,27 @@ START_TEST(test_all_groups_unsorted)
 }
 END_TEST
 
+/* Two distributions of one name in one directory: the one importlib
+ * finds first counts (which one is readdir's to say), the other not at
+ * all, cached or not. */
+START_TEST(test_unsorted_shadowed_in_directory)
+{
+	const char *paths[] = {a};
+	char *live, *cached;
+
+	fx_dist(a, "dup-1.dist-info", "dup", "1", "[g]\nx = one\n[h]\ny = one\n");
+	fx_dist(a, "DUP-2.dist-info", "DUP", "2", "[g]\nx = two\n[h]\ny = two\n");
+	live = answer_of(paths, 1, EPCACHE_LOOKUP_NO_CACHE, true, NULL, NULL);
+	ck_assert(strcmp(live, "g x=one (dup 1)|h y=one (dup 1)|") == 0 ||
+		  strcmp(live, "g x=two (DUP 2)|h y=two (DUP 2)|") == 0);
+	rebuild(a);
+	cached = answer_of(paths, 1, 0, true, NULL, NULL);
+	ck_assert_str_eq(cached, live);
+	free(live);
+	free(cached);
+}
+END_TEST
+
 /* "EmptyKey.DIST-INFO" with "Name: " has importlib's name "": a cache's
  * records with it are read like any other */
 START_TEST(test_unsorted_empty_normalized_name)
@@ -459,6 +480,7 @@ lookup_suite(void)
 	tcase_add_test(tc, test_all_groups_sorted);
 	tcase_add_test(tc, test_all_groups_unsorted);
 	tcase_add_test(tc, test_unsorted_empty_normalized_name);
+	tcase_add_test(tc, test_unsorted_shadowed_in_directory);
 	tcase_add_test(tc, test_name_filter);
 	tcase_add_test(tc, test_stale_and_corrupt_fall_back);
 	tcase_add_test(tc, test_corrupt_part_falls_back);
