@@ -1079,7 +1079,9 @@ jp_dist(struct jp *j, struct ep_dist *d, struct dists_acc *a,
 			d->path = s;
 			rc = 0;
 		} else if (k == K_NORM) {
-			if (!jp_str(j, false, &s, NULL) || !*s)
+			/* may be empty: importlib's name of "K.DIST-INFO"
+			 * with "Name: " (the group parts take it too) */
+			if (!jp_str(j, false, &s, NULL))
 				return -EBADMSG;
 			d->normalized = s;
 			rc = 0;

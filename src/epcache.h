@@ -223,6 +223,24 @@ int epcache_lookup_select(struct epcache_lookup *lookup,
 			  const char *name,
 			  struct epcache_selection **selection_out);
 
+/**
+ * Select entry points of every group in importlib's distribution order,
+ * as Python 3.12 and later's importlib.metadata.entry_points() and
+ * entry_points(name=) give them: path entry order, then distribution
+ * order, then file order, the groups interleaved as in the files (not
+ * sorted by group). Which distributions count is as with
+ * epcache_lookup_select(). Since EPCACHE_0.3.
+ *
+ * @param lookup the lookup
+ * @param name the entry point name, or NULL for all names
+ * @param[out] selection_out the selection, to be freed with
+ *	       epcache_selection_free()
+ * @return 0 or a negative errno
+ */
+int epcache_lookup_select_unsorted(struct epcache_lookup *lookup,
+				   const char *name,
+				   struct epcache_selection **selection_out);
+
 /** Free a selection. NULL is allowed. */
 void epcache_selection_free(struct epcache_selection *selection);
 

@@ -483,6 +483,69 @@ select_from(struct epcache_lookup *lk, struct epcache_selection *sel,
 	return 0;
 }
 
+/*
+ * The entries (of @name, or all) that path entry @k contributes, every
+ * group in one pass: distribution order, each distribution's entries in
+ * file order. A cache gives its distribution records for this, which keep
+ * the file order the group parts do not.
+ */
+static int
+select_unsorted_from(struct epcache_lookup *lk, struct epcache_selection *sel,
+		     size_t k, const char *name)
+{
+	struct ep_path *p = &lk->p[k];
+	const struct ep_scan *src;
+	int rc;
+
+	if (p->dirfd < 0)
+		return 0;
+	if (p->use_cache) {
+		struct ep_scan *part;
+
+		if (!(part = sel_new_part(sel)))
+			return -ENOMEM;
+		rc = ep_cache_read_dists(&p->cf, part);
+		if (rc < 0) {
+			ep_scan_release(part);
+			sel->n_parts--;
+			if ((rc = fall_back(lk, p, rc)) < 0)
+				return rc;
+			return select_unsorted_from(lk, sel, k, name);
+		}
+		src = part;
+	} else {
+		if ((rc = ensure_scanned(lk, p)) < 0)
+			return rc;
+		src = &p->scan;
+	}
+	for (size_t i = 0; i < src->n; i++) {
+		const struct ep_dist *d = &src->dists[i];
+		bool judged = false;
+
+		if (d->shadowed)
+			continue;
+		for (size_t j = 0; j < d->entries.n; j++) {
+			const struct ep_entry *e = &d->entries.v[j];
+			size_t first;
+
+			if (name && strcmp(e->name, name) != 0)
+				continue;
+			if (!judged) {
+				if ((rc = names_before(lk, k)) < 0)
+					return rc;
+				if (ep_strset_get(&lk->first_seen,
+						  d->normalized, &first) &&
+				    first < k)
+					break;
+				judged = true;
+			}
+			if ((rc = sel_add(sel, d, e, k)) < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 static int
 cmp_strp(const void *a, const void *b)
 {
@@ -569,6 +632,28 @@ epcache_lookup_select(struct epcache_lookup *lk, const char *group,
 	for (size_t g = 0; g < ngroups; g++)
 		free(groups[g]);
 	free(groups);
+	if (rc < 0) {
+		epcache_selection_free(sel);
+		return rc;
+	}
+	*sel_out = sel;
+	return 0;
+}
+
+EP_EXPORT int
+epcache_lookup_select_unsorted(struct epcache_lookup *lk, const char *name,
+			       struct epcache_selection **sel_out)
+{
+	struct epcache_selection *sel;
+	int rc = 0;
+
+	if (!lk || !sel_out)
+		return -EINVAL;
+	sel = calloc(1, sizeof(*sel));
+	if (!sel)
+		return -ENOMEM;
+	for (size_t k = 0; k < lk->n && rc >= 0; k++)
+		rc = select_unsorted_from(lk, sel, k, name);
 	if (rc < 0) {
 		epcache_selection_free(sel);
 		return rc;

@@ -59,17 +59,21 @@ teardown(void)
 	epcache_free(ctx);
 }
 
-/* "group name=value (dist version)|..." for easy comparison */
+/* "group name=value (dist version)|..." for easy comparison; @unsorted:
+ * epcache_lookup_select_unsorted() (@group unused) */
 static char *
-answer(const char *const *paths, size_t n, unsigned flags, const char *group,
-       const char *name)
+answer_of(const char *const *paths, size_t n, unsigned flags, bool unsorted,
+	  const char *group, const char *name)
 {
 	struct epcache_lookup *lk;
 	struct epcache_selection *sel;
 	struct ep_buf out = {0};
 
 	ck_assert_int_eq(epcache_lookup_new(ctx, paths, n, flags, &lk), 0);
-	ck_assert_int_eq(epcache_lookup_select(lk, group, name, &sel), 0);
+	if (unsorted)
+		ck_assert_int_eq(epcache_lookup_select_unsorted(lk, name, &sel), 0);
+	else
+		ck_assert_int_eq(epcache_lookup_select(lk, group, name, &sel), 0);
 	for (size_t i = 0; i < epcache_selection_get_count(sel); i++) {
 		const struct epcache_entry *e = epcache_selection_get_entry(sel, i);
 		const char *dn = epcache_entry_get_dist_name(e);
@@ -85,6 +89,13 @@ answer(const char *const *paths, size_t n, unsigned flags, const char *group,
 	epcache_selection_free(sel);
 	epcache_lookup_free(lk);
 	return ep_buf_steal(&out);
+}
+
+static char *
+answer(const char *const *paths, size_t n, unsigned flags, const char *group,
+       const char *name)
+{
+	return answer_of(paths, n, flags, false, group, name);
 }
 
 static enum epcache_status
@@ -192,6 +203,77 @@ START_TEST(test_all_groups_sorted)
 			       "o oa=oa:main (only-a 1)|"
 			       "é r=r (uni 1)|");
 	free(live);
+	free(cached);
+}
+END_TEST
+
+/* Python 3.12's order: distributions in path order, each one's entries in
+ * file order, groups interleaved; from the cache's records as from a scan. */
+START_TEST(test_all_groups_unsorted)
+{
+	const char *paths[] = {a, b};
+	const char *want =
+		"g x=foo.x (Foo 1.0)|c foo=foo:main (Foo 1.0)|"
+		"g x2=foo.x2 (Foo 1.0)|b bar=bar (bar 3)|a bb=bar.b (bar 3)|";
+	char *live, *cached, *named;
+
+	fx_dist(a, "foo-1.0.dist-info", "Foo", "1.0",
+		"[g]\nx = foo.x\n[c]\nfoo = foo:main\n[g]\nx2 = foo.x2\n");
+	/* shadowed by a's foo: nothing, wherever readdir puts it */
+	fx_dist(b, "FOO-2.0.dist-info", "FOO", "2.0", "[a]\nnever = n\n");
+	fx_dist(b, "bar-3.dist-info", "bar", "3", "[b]\nbar = bar\n[a]\nbb = bar.b\n");
+	live = answer_of(paths, 2, EPCACHE_LOOKUP_NO_CACHE, true, NULL, NULL);
+	ck_assert_str_eq(live, want);
+	rebuild(a);
+	rebuild(b);
+	ck_assert_int_eq(status(a), EPCACHE_STATUS_FRESH);
+	n_warnings = 0;
+	cached = answer_of(paths, 2, 0, true, NULL, NULL);
+	ck_assert_str_eq(cached, want);
+	ck_assert_int_eq(n_warnings, 0);
+	named = answer_of(paths, 2, 0, true, NULL, "bb");
+	ck_assert_str_eq(named, "a bb=bar.b (bar 3)|");
+	ck_assert_int_eq(status(b), EPCACHE_STATUS_FRESH);
+	free(live);
+	free(cached);
+	free(named);
+}
+END_TEST
+
+/* Two distributions of one name in one directory: the one importlib
+ * finds first counts (which one is readdir's to say), the other not at
+ * all, cached or not. */
+START_TEST(test_unsorted_shadowed_in_directory)
+{
+	const char *paths[] = {a};
+	char *live, *cached;
+
+	fx_dist(a, "dup-1.dist-info", "dup", "1", "[g]\nx = one\n[h]\ny = one\n");
+	fx_dist(a, "DUP-2.dist-info", "DUP", "2", "[g]\nx = two\n[h]\ny = two\n");
+	live = answer_of(paths, 1, EPCACHE_LOOKUP_NO_CACHE, true, NULL, NULL);
+	ck_assert(strcmp(live, "g x=one (dup 1)|h y=one (dup 1)|") == 0 ||
+		  strcmp(live, "g x=two (DUP 2)|h y=two (DUP 2)|") == 0);
+	rebuild(a);
+	cached = answer_of(paths, 1, 0, true, NULL, NULL);
+	ck_assert_str_eq(cached, live);
+	free(live);
+	free(cached);
+}
+END_TEST
+
+/* "EmptyKey.DIST-INFO" with "Name: " has importlib's name "": a cache's
+ * records with it are read like any other */
+START_TEST(test_unsorted_empty_normalized_name)
+{
+	const char *paths[] = {a};
+	char *cached;
+
+	fx_dist(a, "EmptyKey.DIST-INFO", "", "1", "[g]\ne = e\n");
+	rebuild(a);
+	n_warnings = 0;
+	cached = answer_of(paths, 1, 0, true, NULL, NULL);
+	ck_assert_str_eq(cached, "g e=e ( 1)|");
+	ck_assert_int_eq(n_warnings, 0);
 	free(cached);
 }
 END_TEST
@@ -341,6 +423,8 @@ START_TEST(test_invalid_arguments)
 	ck_assert_int_eq(epcache_lookup_new(ctx, paths, 1, 0x80, &lk), -EINVAL);
 	ck_assert_int_eq(epcache_lookup_new(ctx, paths, 0, 0, &lk), 0);
 	ck_assert_int_eq(epcache_lookup_select(lk, NULL, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(epcache_lookup_select_unsorted(lk, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(epcache_lookup_select_unsorted(NULL, NULL, NULL), -EINVAL);
 	epcache_lookup_free(lk);
 	epcache_lookup_free(NULL);
 	epcache_selection_free(NULL);
@@ -394,6 +478,9 @@ lookup_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_first_dist_wins_across_path);
 	tcase_add_test(tc, test_all_groups_sorted);
+	tcase_add_test(tc, test_all_groups_unsorted);
+	tcase_add_test(tc, test_unsorted_empty_normalized_name);
+	tcase_add_test(tc, test_unsorted_shadowed_in_directory);
 	tcase_add_test(tc, test_name_filter);
 	tcase_add_test(tc, test_stale_and_corrupt_fall_back);
 	tcase_add_test(tc, test_corrupt_part_falls_back);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * EntryPoint: importlib.metadata.EntryPoint of Python 3.11, in C. The
+ * EntryPoint: importlib.metadata.EntryPoint, in C, as the version built
+ * for has it (3.10's namedtuple face, 3.11's and 3.12's deprecated one,
+ * 3.13's plain object: see ep_richcompare() and below). The
  * value is parsed (by the library's grammar, the one importlib's pattern
  * describes) only when module, attr, extras or load() first need it: most
  * callers look at name and value only.
@@ -27,6 +29,10 @@ typedef struct {
 	PyObject *module; /* str, once parsed */
 	PyObject *attr;	  /* str or None, once parsed */
 	PyObject *extras; /* tuple of str, once parsed */
+#if PY_VERSION_HEX < 0x030B0000
+	/* 3.10's EntryPoint, a namedtuple subclass, takes new attributes */
+	PyObject *dict;
+#endif
 } EpyEntryPoint;
 
 #define EP(o) ((EpyEntryPoint *)(o))
@@ -49,6 +55,9 @@ epy_entry_point_new(PyObject *name, PyObject *value, PyObject *group,
 	ep->dist = dist;
 	ep->parsed = PARSED_NOT_YET;
 	ep->module = ep->attr = ep->extras = NULL;
+#if PY_VERSION_HEX < 0x030B0000
+	ep->dict = NULL;
+#endif
 	PyObject_GC_Track(ep);
 	return (PyObject *)ep;
 }
@@ -77,6 +86,9 @@ ep_traverse(EpyEntryPoint *ep, visitproc visit, void *arg)
 	Py_VISIT(ep->value);
 	Py_VISIT(ep->group);
 	Py_VISIT(ep->dist);
+#if PY_VERSION_HEX < 0x030B0000
+	Py_VISIT(ep->dict);
+#endif
 	return 0;
 }
 
@@ -90,6 +102,9 @@ ep_clear(EpyEntryPoint *ep)
 	Py_CLEAR(ep->module);
 	Py_CLEAR(ep->attr);
 	Py_CLEAR(ep->extras);
+#if PY_VERSION_HEX < 0x030B0000
+	Py_CLEAR(ep->dict);
+#endif
 	return 0;
 }
 
@@ -170,14 +185,40 @@ out:
 	return rc;
 }
 
-/* The parts, or -1 with importlib's exception type for a value that does
- * not match (there, match is None and .group() raises AttributeError). */
+#if PY_VERSION_HEX >= 0x030D0000
+static bool
+asserts_run(void)
+{
+	PyObject *flags = PySys_GetObject("flags"), *o;
+	long optimize = 0;
+
+	if (flags && (o = PyObject_GetAttrString(flags, "optimize"))) {
+		optimize = PyLong_AsLong(o);
+		Py_DECREF(o);
+	}
+	PyErr_Clear();
+	return optimize <= 0;
+}
+#endif
+
+/*
+ * The parts, or -1 with importlib's exception type for a value that does
+ * not match: there match is None and .group() raises AttributeError;
+ * since 3.13 module, attr and extras first assert that it matched
+ * (AssertionError, unless python -O), load() still does not.
+ */
 static int
-ep_parts(EpyEntryPoint *ep)
+ep_parts(EpyEntryPoint *ep, bool for_load)
 {
 	if (ep_parse(ep) < 0)
 		return -1;
 	if (ep->parsed == PARSED_NO_MATCH) {
+#if PY_VERSION_HEX >= 0x030D0000
+		if (!for_load && asserts_run()) {
+			PyErr_SetNone(PyExc_AssertionError);
+			return -1;
+		}
+#endif
 		PyErr_Format(PyExc_AttributeError,
 			     "entry point value %R does not match the entry "
 			     "point syntax (module[:attr] [extras])",
@@ -190,7 +231,7 @@ ep_parts(EpyEntryPoint *ep)
 static PyObject *
 ep_get_module(EpyEntryPoint *ep, void *closure)
 {
-	if (ep_parts(ep) < 0)
+	if (ep_parts(ep, false) < 0)
 		return NULL;
 	Py_INCREF(ep->module);
 	return ep->module;
@@ -199,7 +240,7 @@ ep_get_module(EpyEntryPoint *ep, void *closure)
 static PyObject *
 ep_get_attr(EpyEntryPoint *ep, void *closure)
 {
-	if (ep_parts(ep) < 0)
+	if (ep_parts(ep, false) < 0)
 		return NULL;
 	Py_INCREF(ep->attr);
 	return ep->attr;
@@ -208,7 +249,7 @@ ep_get_attr(EpyEntryPoint *ep, void *closure)
 static PyObject *
 ep_get_extras(EpyEntryPoint *ep, void *closure)
 {
-	if (ep_parts(ep) < 0)
+	if (ep_parts(ep, false) < 0)
 		return NULL;
 	/* a new list each time, as re.findall() gives */
 	return PySequence_List(ep->extras);
@@ -222,6 +263,25 @@ ep_get_dist(EpyEntryPoint *ep, void *closure)
 	Py_INCREF(d);
 	return d;
 }
+
+#if PY_VERSION_HEX < 0x030B0000
+/* 3.10: dist is a plain attribute (None on the class) anyone may set */
+static int
+ep_set_dist(EpyEntryPoint *ep, PyObject *value, void *closure)
+{
+	if (!value) {
+		PyErr_SetString(PyExc_AttributeError, "dist");
+		return -1;
+	}
+	Py_INCREF(value);
+	Py_XSETREF(ep->dist, value == Py_None ? NULL : value);
+	if (value == Py_None)
+		Py_DECREF(value);
+	return 0;
+}
+#else
+#define ep_set_dist NULL
+#endif
 
 #define EP_GETTER(field)                                             \
 	static PyObject *ep_get_##field(EpyEntryPoint *ep, void *c) \
@@ -244,7 +304,7 @@ static PyGetSetDef ep_getset[] = {
 	  "the attribute part of the value, or None", NULL },
 	{ "extras", (getter)ep_get_extras, NULL,
 	  "the extras of the value, a list", NULL },
-	{ "dist", (getter)ep_get_dist, NULL,
+	{ "dist", (getter)ep_get_dist, (setter)ep_set_dist,
 	  "the Distribution the entry point came from, or None", NULL },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
@@ -255,7 +315,7 @@ ep_load(EpyEntryPoint *ep, PyObject *unused)
 {
 	PyObject *importlib = NULL, *obj = NULL, *parts = NULL;
 
-	if (ep_parts(ep) < 0)
+	if (ep_parts(ep, true) < 0)
 		return NULL;
 	importlib = PyImport_ImportModule("importlib");
 	if (!importlib)
@@ -360,23 +420,163 @@ static PyMethodDef ep_methods[] = {
 	{ NULL, NULL, 0, NULL },
 };
 
-/* Equality and order on (name, value, group), as importlib. Another kind
- * of object gets NotImplemented: importlib's EntryPoint then compares its
- * _key() with ours, so the two compare equal both ways. */
+/*
+ * Equality and order on (name, value, group), as importlib, whose rules
+ * changed with 3.11:
+ *  - 3.10: EntryPoint is a namedtuple: it compares as the tuple of the
+ *    three with any tuple (importlib's EntryPoint included); anything else
+ *    gets NotImplemented.
+ *  - 3.11+: __eq__ and __lt__ compare self._key() with other._key(), which
+ *    raises AttributeError for an object without one; the other orders are
+ *    object's (NotImplemented, so Python tries the reflected one).
+ */
 static PyObject *
 ep_richcompare(PyObject *a, PyObject *b, int op)
 {
 	PyObject *ka, *kb, *r;
 
-	if (!PyObject_TypeCheck(b, &EpyEntryPoint_Type))
+#if PY_VERSION_HEX < 0x030B0000
+	if (PyObject_TypeCheck(b, &EpyEntryPoint_Type))
+		kb = ep_key(EP(b), NULL);
+	else if (PyTuple_Check(b))
+		/* its items, not iter(): 3.10's EntryPoint iterates as
+		 * (name, self) */
+		kb = PyTuple_GetSlice(b, 0, PyTuple_GET_SIZE(b));
+	else
 		Py_RETURN_NOTIMPLEMENTED;
+#else
+	if (op != Py_EQ && op != Py_NE && op != Py_LT)
+		Py_RETURN_NOTIMPLEMENTED;
+	if (PyObject_TypeCheck(b, &EpyEntryPoint_Type))
+		kb = ep_key(EP(b), NULL);
+	else
+		kb = PyObject_CallMethod(b, "_key", NULL);
+#endif
+	if (!kb)
+		return NULL;
 	ka = ep_key(EP(a), NULL);
-	kb = ep_key(EP(b), NULL);
-	r = ka && kb ? PyObject_RichCompare(ka, kb, op) : NULL;
+	r = ka ? PyObject_RichCompare(ka, kb, op) : NULL;
 	Py_XDECREF(ka);
-	Py_XDECREF(kb);
+	Py_DECREF(kb);
 	return r;
 }
+
+#if PY_VERSION_HEX < 0x030D0000
+/*
+ * The tuple face importlib's EntryPoint had until 3.13 removed it:
+ * ep[0] is the name, ep[1:] (value, group); silently in 3.10 (a
+ * namedtuple), with a DeprecationWarning in 3.11 and 3.12.
+ */
+static int
+warn_tuple_interface(void)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+	return PyErr_WarnEx(PyExc_DeprecationWarning,
+			    "EntryPoint tuple interface is deprecated. Access "
+			    "members by name.",
+			    1);
+#else
+	return 0;
+#endif
+}
+
+static PyObject *
+ep_subscript(EpyEntryPoint *ep, PyObject *item)
+{
+	PyObject *k, *r;
+
+	if (warn_tuple_interface() < 0)
+		return NULL;
+	if (!(k = ep_key(ep, NULL)))
+		return NULL;
+	r = PyObject_GetItem(k, item);
+	Py_DECREF(k);
+	return r;
+}
+
+static PyObject *
+ep_item(EpyEntryPoint *ep, Py_ssize_t i)
+{
+	PyObject *k, *r;
+
+	if (warn_tuple_interface() < 0)
+		return NULL;
+	if (!(k = ep_key(ep, NULL)))
+		return NULL;
+	r = PySequence_GetItem(k, i);
+	Py_DECREF(k);
+	return r;
+}
+
+#if PY_VERSION_HEX < 0x030B0000
+static Py_ssize_t
+ep_length(EpyEntryPoint *ep)
+{
+	return 3;
+}
+
+/* x in ep: a tuple's, without iter() */
+static int
+ep_contains(EpyEntryPoint *ep, PyObject *x)
+{
+	PyObject *k = ep_key(ep, NULL);
+	int r;
+
+	if (!k)
+		return -1;
+	r = PySequence_Contains(k, x);
+	Py_DECREF(k);
+	return r;
+}
+#endif
+
+static PyMappingMethods ep_as_mapping = {
+	.mp_subscript = (binaryfunc)ep_subscript,
+};
+
+/* 3.12 iterates an EntryPoint through __getitem__: name, value, group */
+static PySequenceMethods ep_as_sequence = {
+#if PY_VERSION_HEX < 0x030B0000
+	.sq_length = (lenfunc)ep_length,
+	.sq_contains = (objobjproc)ep_contains,
+#endif
+	.sq_item = (ssizeargfunc)ep_item,
+};
+#endif
+
+#if PY_VERSION_HEX < 0x030C0000
+/* iter(ep), for dict(eps) of old: (name, ep), with a DeprecationWarning */
+static PyObject *
+ep_iter(EpyEntryPoint *ep)
+{
+	PyObject *t, *it;
+
+	if (PyErr_WarnEx(PyExc_DeprecationWarning,
+			 "Construction of dict of EntryPoints is deprecated "
+			 "in favor of EntryPoints.",
+			 1) < 0)
+		return NULL;
+	t = PyTuple_Pack(2, ep->name, (PyObject *)ep);
+	if (!t)
+		return NULL;
+	it = PyObject_GetIter(t);
+	Py_DECREF(t);
+	return it;
+}
+#endif
+
+#if PY_VERSION_HEX >= 0x030B0000
+/* 3.11+ refuses every attribute assignment with this message */
+static int
+ep_setattro(PyObject *self, PyObject *name, PyObject *value)
+{
+	if (!value)
+		return PyObject_GenericSetAttr(self, name, value);
+	PyErr_SetString(PyExc_AttributeError,
+			"EntryPoint objects are immutable.");
+	return -1;
+}
+#endif
 
 static Py_hash_t
 ep_hash(EpyEntryPoint *ep)
@@ -414,4 +614,17 @@ PyTypeObject EpyEntryPoint_Type = {
 	.tp_methods = ep_methods,
 	.tp_getset = ep_getset,
 	.tp_new = ep_new,
+#if PY_VERSION_HEX < 0x030B0000
+	.tp_dictoffset = offsetof(EpyEntryPoint, dict),
+#endif
+#if PY_VERSION_HEX < 0x030D0000
+	.tp_as_mapping = &ep_as_mapping,
+	.tp_as_sequence = &ep_as_sequence,
+#endif
+#if PY_VERSION_HEX < 0x030C0000
+	.tp_iter = (getiterfunc)ep_iter,
+#endif
+#if PY_VERSION_HEX >= 0x030B0000
+	.tp_setattro = ep_setattro,
+#endif
 };

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * EntryPoints: an immutable collection of EntryPoint objects, a tuple
- * subclass as importlib.metadata.EntryPoints became in Python 3.12, with
- * the interface it has in 3.11: select(**params), names, groups, and
- * [name] (KeyError when no entry point has that name).
+ * subclass as importlib.metadata.EntryPoints became in Python 3.12:
+ * select(**params), names, groups, and [name] (KeyError when no entry
+ * point has that name). Where importlib's differs between versions
+ * (indexing, repr, equality), it is the one of the version built for.
  */
 #include "config.h"
 
@@ -77,15 +78,27 @@ eps_get_groups(PyObject *self, void *closure)
 	return eps_attr_set(self, "group");
 }
 
-/* eps[name]: the first entry point of that name. Integers and slices
- * index the tuple, as they do any tuple. */
+/*
+ * eps[name]: the first entry point of that name, else KeyError. Before
+ * 3.12 (a list there) an int indexes, with a DeprecationWarning; since
+ * then an int is a name like any other (KeyError). A slice is always a
+ * name: importlib never gave slices a meaning.
+ */
 static PyObject *
 eps_subscript(PyObject *self, PyObject *key)
 {
 	Py_ssize_t n = PyTuple_GET_SIZE(self);
 
-	if (PyIndex_Check(key) || PySlice_Check(key))
+#if PY_VERSION_HEX < 0x030C0000
+	if (PyLong_Check(key)) {
+		if (PyErr_WarnEx(PyExc_DeprecationWarning,
+				 "Accessing entry points by index is "
+				 "deprecated. Cast to tuple if needed.",
+				 1) < 0)
+			return NULL;
 		return PyTuple_Type.tp_as_mapping->mp_subscript(self, key);
+	}
+#endif
 	for (Py_ssize_t i = 0; i < n; i++) {
 		PyObject *ep = PyTuple_GET_ITEM(self, i);
 		PyObject *name = PyObject_GetAttrString(ep, "name"), *eq;
@@ -110,9 +123,12 @@ eps_subscript(PyObject *self, PyObject *key)
 	return NULL;
 }
 
+/* As each version's importlib shows it: a list before 3.12, a tuple in
+ * 3.12, EntryPoints((...)) since 3.13. */
 static PyObject *
 eps_repr(PyObject *self)
 {
+#if PY_VERSION_HEX >= 0x030D0000
 	PyObject *t = PyTuple_GetSlice(self, 0, PyTuple_GET_SIZE(self)), *r;
 
 	if (!t)
@@ -120,7 +136,53 @@ eps_repr(PyObject *self)
 	r = PyUnicode_FromFormat("EntryPoints(%R)", t);
 	Py_DECREF(t);
 	return r;
+#elif PY_VERSION_HEX >= 0x030C0000
+	return PyTuple_Type.tp_repr(self);
+#else
+	PyObject *l = PySequence_List(self), *r;
+
+	if (!l)
+		return NULL;
+	r = PyObject_Repr(l);
+	Py_DECREF(l);
+	return r;
+#endif
 }
+
+#if PY_VERSION_HEX < 0x030C0000
+/*
+ * Before 3.12 EntryPoints is a list whose == takes a tuple silently and
+ * anything else iterable with a DeprecationWarning; != is list's own,
+ * between lists. (A tuple subclass cannot be unequal to a tuple with the
+ * same items, as the list was: that one difference stays.)
+ */
+static PyObject *
+eps_richcompare(PyObject *a, PyObject *b, int op)
+{
+	PyObject *t, *r;
+
+	if (op == Py_NE && PyList_Check(b)) {
+		t = PySequence_Tuple(b);
+		if (!t)
+			return NULL;
+		r = PyTuple_Type.tp_richcompare(a, t, op);
+		Py_DECREF(t);
+		return r;
+	}
+	if (op != Py_EQ || PyTuple_Check(b))
+		return PyTuple_Type.tp_richcompare(a, b, op);
+	if (PyErr_WarnEx(PyExc_DeprecationWarning,
+			 "EntryPoints list interface is deprecated. Cast to "
+			 "list if needed.", 1) < 0)
+		return NULL;
+	t = PySequence_Tuple(b);
+	if (!t)
+		return NULL;
+	r = PyTuple_Type.tp_richcompare(a, t, op);
+	Py_DECREF(t);
+	return r;
+}
+#endif
 
 static PyMappingMethods eps_as_mapping = {
 	.mp_subscript = eps_subscript,
@@ -152,4 +214,7 @@ PyTypeObject EpyEntryPoints_Type = {
 	.tp_methods = eps_methods,
 	.tp_getset = eps_getset,
 	.tp_base = &PyTuple_Type,
+#if PY_VERSION_HEX < 0x030C0000
+	.tp_richcompare = eps_richcompare,
+#endif
 };

@@ -14,6 +14,12 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+/* python-config.py refuses older interpreters already: 3.9's
+ * importlib.metadata keeps every distribution of a name */
+#if PY_VERSION_HEX < 0x030A0000
+#error "the module epcache needs Python 3.10 or later"
+#endif
+
 #include "epcache.h"
 
 extern PyTypeObject EpyEntryPoint_Type;

@@ -297,6 +297,26 @@ out:
 	return result;
 }
 
+#if PY_VERSION_HEX < 0x030C0000
+/* epcache._groups.SelectableGroups.load(eps) */
+static PyObject *
+selectable_groups(PyObject *eps)
+{
+	PyObject *mod, *cls, *result;
+
+	mod = PyImport_ImportModule("epcache._groups");
+	if (!mod)
+		return NULL;
+	cls = PyObject_GetAttrString(mod, "SelectableGroups");
+	Py_DECREF(mod);
+	if (!cls)
+		return NULL;
+	result = PyObject_CallMethod(cls, "load", "(O)", eps);
+	Py_DECREF(cls);
+	return result;
+}
+#endif
+
 static PyObject *
 entry_points(PyObject *module, PyObject *args, PyObject *kwds)
 {
@@ -332,7 +352,14 @@ entry_points(PyObject *module, PyObject *args, PyObject *kwds)
 	}
 	if (!skip) {
 		Py_BEGIN_ALLOW_THREADS
-		rc = epcache_lookup_select(lookup, g, nm, &sel);
+#if PY_VERSION_HEX >= 0x030C0000
+		/* 3.12's importlib no longer sorts by group what it does not
+		 * select by group */
+		if (!g)
+			rc = epcache_lookup_select_unsorted(lookup, nm, &sel);
+		else
+#endif
+			rc = epcache_lookup_select(lookup, g, nm, &sel);
 		Py_END_ALLOW_THREADS
 		if (rc < 0) {
 			sel = NULL;
@@ -355,6 +382,17 @@ entry_points(PyObject *module, PyObject *args, PyObject *kwds)
 	}
 	if (!result)
 		goto out;
+#if PY_VERSION_HEX < 0x030C0000
+	/* 3.10 and 3.11: no selection at all gives SelectableGroups */
+	if ((!group || group == Py_None) && (!name || name == Py_None)) {
+		PyObject *eps = result;
+
+		result = selectable_groups(eps);
+		Py_DECREF(eps);
+		if (!result)
+			goto out;
+	}
+#endif
 heal:
 	/* The answer is made; nothing below can fail it. Free the selection
 	 * first: a rebuild needs no part of it. */
@@ -422,7 +460,9 @@ static PyMethodDef module_methods[] = {
 	  "entry_points(*, group=None, name=None, path=None)\n\n"
 	  "The entry points importlib.metadata.entry_points(group=, name=)\n"
 	  "finds on path (default: sys.path as it is now), as EntryPoints.\n"
-	  "Without a group, every group, sorted by group name." },
+	  "Without a group, every group: before Python 3.12 sorted by group\n"
+	  "name (and with no name either, as SelectableGroups), since then\n"
+	  "in distribution order, as the running interpreter's importlib." },
 	{ "path_status", (PyCFunction)(void (*)(void))path_status,
 	  METH_VARARGS | METH_KEYWORDS,
 	  "path_status(*, path=None)\n\n"

@@ -3,7 +3,7 @@
 """Whole-process cost of asking for one entry point group from Python.
 
     python-startup.py --build BUILDDIR [--runs N] [--json FILE] [--python PY]
-                      [--dists N] [--keep]
+                      [--dists N] [--real-only] [--installed] [--keep]
 
 Two virtual environments of PY (default /usr/bin/python3) are made in a
 temporary directory, each with the module from BUILDDIR/src/python
@@ -23,6 +23,15 @@ importlib's overhead / epcache's. Goals (issue 3): epcache overhead
 <= 2 ms on the real site, <= 5 ms at 10,000 distributions.
 EPCACHE_NO_WRITE=1 is set for every run, so that nothing is re-cached
 between runs; nothing outside the temporary directory is written.
+--real-only leaves the synthetic site out (run-bench's rows for the
+other interpreters: BUILDDIR is then a build for PY).
+
+--installed (root): `import epcache` of the package installed on this
+machine (e.g. python3-epcache), as uid 65534, who cannot write its
+directory: PY -X importtime, the package's own cumulative import time,
+median of RUNS, beside the same files copied without their __pycache__
+(what every such user paid when the package was not byte-compiled where
+it was installed) and the one-group lookup it exists for.
 """
 import argparse
 import json
@@ -182,6 +191,83 @@ def print_table(rows, runs):
 
 
 ENV = None
+NOBODY = 65534
+
+
+def importtime_us(python, code, runs, extra_env=None):
+    """Median over RUNS of the cumulative -X importtime of the package
+    epcache, and of the whole run of CODE's last statement, as uid 65534."""
+    env = dict(ENV, **(extra_env or {}))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    cmd = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups",
+           python, "-X", "importtime", "-c", code]
+    imports = []
+    for i in range(2 + runs):
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd="/")
+        if r.returncode != 0:
+            sys.exit("python-startup: %r failed:\n%s" % (cmd, r.stderr))
+        cum = None
+        for line in r.stderr.splitlines():
+            parts = [p.strip() for p in line.split("|")]
+            if len(parts) == 3 and parts[2] == "epcache":
+                cum = int(parts[1])
+        if cum is None:
+            sys.exit("python-startup: no 'epcache' in -X importtime:\n%s" % r.stderr)
+        if i >= 2:
+            imports.append(cum)
+    return statistics.median(imports)
+
+
+def bench_installed(args):
+    """import epcache as uid 65534: the installed package, and a copy of it
+    without byte code nobody can write."""
+    where = sh([args.python, "-I", "-c",
+                "import epcache, os; print(os.path.dirname(epcache.__file__))"]).strip()
+    if where.startswith(os.path.abspath(args.build)):
+        sys.exit("python-startup: --installed: %s imports epcache from the build tree" %
+                 args.python)
+    tmp = tempfile.mkdtemp(prefix="epcache-bench-nopyc-")
+    try:
+        os.chmod(tmp, 0o755)
+        shutil.copytree(where, os.path.join(tmp, "epcache"),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        for d, dirs, files in os.walk(tmp):
+            os.chmod(d, 0o755)
+        pyc = os.path.isdir(os.path.join(where, "__pycache__"))
+        rows = {
+            "package": where,
+            "byte_compiled": pyc,
+            "installed_us": importtime_us(args.python, "import epcache", args.runs),
+            "no_pycache_us": importtime_us(args.python, "import epcache", args.runs,
+                                           {"PYTHONPATH": tmp}),
+        }
+        # the lookup the package exists for, in the same process: its time
+        # is the whole -c minus the import, so time it inside instead
+        code = ("import time, epcache; t = time.perf_counter(); "
+                "epcache.entry_points(group='console_scripts'); "
+                "print((time.perf_counter() - t) * 1e6)")
+        env = dict(ENV)
+        samples = []
+        for i in range(2 + args.runs):
+            r = subprocess.run(["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+                                "--clear-groups", args.python, "-c", code],
+                               env=env, capture_output=True, text=True, cwd="/")
+            if r.returncode != 0:
+                sys.exit("python-startup: lookup as uid %d failed:\n%s" % (NOBODY, r.stderr))
+            if i >= 2:
+                samples.append(float(r.stdout))
+        rows["lookup_us"] = statistics.median(samples)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("import epcache as uid %d, %s -X importtime, medians of %d runs, microseconds:"
+          % (NOBODY, args.python, args.runs))
+    print("  installed package %s (%s): %.0f" % (
+        rows["package"], "byte-compiled" if rows["byte_compiled"] else "NO __pycache__",
+        rows["installed_us"]))
+    print("  the same files without __pycache__ (compiled at every import): %.0f"
+          % rows["no_pycache_us"])
+    print("  the lookup it exists for (console_scripts, sys.path): %.0f" % rows["lookup_us"])
+    return rows
 
 
 def main():
@@ -193,6 +279,8 @@ def main():
     ap.add_argument("--python", default="/usr/bin/python3")
     ap.add_argument("--dists", type=int, default=10000)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--real-only", action="store_true")
+    ap.add_argument("--installed", action="store_true")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
     module_dir = os.path.join(args.build, "src", "python")
@@ -204,14 +292,17 @@ def main():
         ENV.pop(k, None)
     tmp = tempfile.mkdtemp(prefix="epcache-bench-py-")
     rows = []
+    installed = None
     try:
         if os.path.isdir(REAL_SITE):
             vpy, site = make_venv(args.python, os.path.join(tmp, "real"), module_dir)
             fill_real(site)
             rows += bench_site(args, "real", vpy, site, ["console_scripts"])
-        vpy, site = make_venv(args.python, os.path.join(tmp, "synthetic"), module_dir)
-        sh([sys.executable, os.path.join(HERE, "gen-site.py"), site, str(args.dists)])
-        rows += bench_site(args, "synthetic", vpy, site, ["bench.fixed", "console_scripts"])
+        if not args.real_only:
+            vpy, site = make_venv(args.python, os.path.join(tmp, "synthetic"), module_dir)
+            sh([sys.executable, os.path.join(HERE, "gen-site.py"), site, str(args.dists)])
+            rows += bench_site(args, "synthetic", vpy, site, ["bench.fixed", "console_scripts"])
+        installed = bench_installed(args) if args.installed else None
     finally:
         if args.keep:
             print("kept %s" % tmp)
@@ -220,7 +311,8 @@ def main():
     print_table(rows, args.runs)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"runs": args.runs, "python": args.python, "rows": rows}, f, indent=1)
+            json.dump({"runs": args.runs, "python": args.python, "rows": rows,
+                       "installed": installed}, f, indent=1)
     return 0
 
 

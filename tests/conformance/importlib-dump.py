@@ -15,10 +15,11 @@ the same shape as `entrypoints-query --format json`:
     [{"group": ..., "name": ..., "value": ..., "dist": {"name": ..., "version": ...}}, ...]
 
  * with --group G: exactly the order of entry_points(group=G);
- * without --group: the SelectableGroups result, i.e. every group sorted by
-   group name (Python str order = code point order), each in importlib order
-   (SelectableGroups.load is a stable sort by group).  --name alone gives
-   entry_points(name=N), which is the same order filtered.
+ * without --group: on Python 3.10 and 3.11 the SelectableGroups result, i.e.
+   every group sorted by group name (Python str order = code point order),
+   each in importlib order (SelectableGroups.load is a stable sort by group);
+   --name alone gives entry_points(name=N), which is the same order
+   filtered. On 3.12 and later, EntryPoints in distribution order.
 
 --batch reads a JSON array of {"group": G|null, "name": N|null} queries from
 stdin and prints one JSON array with one result array per query (each from
@@ -41,6 +42,7 @@ import email.feedparser
 import email.message
 import email.parser
 import email.policy  # noqa: F401  (pulls the rest of the email package in)
+import functools
 import importlib.metadata as md
 import itertools
 import json
@@ -93,7 +95,8 @@ def query(group, name, with_details=False):
         params["name"] = name
     eps = md.entry_points(**params)
 
-    if isinstance(eps, md.SelectableGroups):
+    # 3.10 and 3.11 only; 3.12+ return EntryPoints in distribution order
+    if isinstance(eps, getattr(md, "SelectableGroups", ())):
         # No selection parameters: a dict of group -> EntryPoints.  Use the
         # plain dict interface (dict.items bypasses the deprecation shims) and
         # check it really is sorted by group and equal to a stable sort of the
@@ -103,8 +106,11 @@ def query(group, name, with_details=False):
         if groups != sorted(groups):
             raise SelfCheckError("SelectableGroups is not sorted by group: %r" % groups)
         flat = [ep for _, group_eps in items for ep in group_eps]
+        # 3.10 has no _unique, the same partial inline
+        unique = getattr(md, "_unique", None) or functools.partial(
+            md._itertools.unique_everseen, key=operator.attrgetter("_normalized_name"))
         chain = list(itertools.chain.from_iterable(
-            dist.entry_points for dist in md._unique(md.distributions())))
+            dist.entry_points for dist in unique(md.distributions())))
         expected = sorted(chain, key=operator.attrgetter("group"))
         if [(e.group, e.name, e.value) for e in flat] != \
                 [(e.group, e.name, e.value) for e in expected]:

@@ -21,6 +21,7 @@ test-dpkg.py --source SRC --query Q --update U
 import os
 import shutil
 import subprocess
+import sys
 
 from installer_test import (BASE, FIXTURE, FIXTURE_REV, args, check,
                             check_cache, dist_files, finish, must,
@@ -56,6 +57,28 @@ def main():
     finish()
 
 
+def check_python_deb(deb):
+    """python3-epcache as dh_python3 makes it: no byte code in the .deb,
+    py3compile in postinst and py3clean in prerm (compiled where it is
+    installed, as root), and a dependency on the exact python3 version
+    its extension was built for."""
+    rc, files = run(["dpkg-deb", "-c", deb])
+    check("python3-epcache ships no byte code",
+          rc == 0 and "epcache/__init__.py" in files and
+          "__pycache__" not in files and ".pyc" not in files, files)
+    rc, postinst = run(["dpkg-deb", "-I", deb, "postinst"])
+    check("python3-epcache's postinst byte-compiles it",
+          rc == 0 and "py3compile -p python3-epcache" in postinst, postinst)
+    rc, prerm = run(["dpkg-deb", "-I", deb, "prerm"])
+    check("python3-epcache's prerm removes the byte code",
+          rc == 0 and "py3clean -p python3-epcache" in prerm, prerm)
+    rc, depends = run(["dpkg-deb", "-f", deb, "Depends"])
+    major, minor = sys.version_info[:2]
+    want = ["python3 (>= %d.%d~)" % (major, minor), "python3 (<< %d.%d)" % (major, minor + 1)]
+    check("python3-epcache depends on python3 %d.%d exactly" % (major, minor),
+          rc == 0 and all(w in depends for w in want), depends)
+
+
 def test(a, tmp):
     debs = os.path.join(tmp, "debs")
     os.makedirs(debs)
@@ -70,6 +93,10 @@ def test(a, tmp):
         check("%s was built" % pkg,
               any(f.startswith(pkg + "_") and f.endswith(".deb") for f in built),
               built)
+
+    if "python3-epcache" in want:
+        check_python_deb(os.path.join(debs, next(
+            f for f in built if f.startswith("python3-epcache_") and f.endswith(".deb"))))
 
     def pkg(name):
         return os.path.join(debs, next(f for f in built

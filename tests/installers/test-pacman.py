@@ -73,6 +73,11 @@ def test(a, tmp):
     if len(built) != 1:
         finish()
     tool = os.path.join(pkgs, built[0])
+    # byte-compiled in the package (compileall in the PKGBUILD)
+    rc, files = run(["tar", "--zstd", "-tf", tool])
+    check("the package holds the module's byte code",
+          rc == 0 and "epcache/__pycache__/__init__.%s.pyc" % sys.implementation.cache_tag
+          in files, files)
     rc, pkginfo = run(["tar", "--zstd", "-xOf", tool, ".PKGINFO"])
     depends = [line.split("=", 1)[1].strip() for line in pkginfo.splitlines()
                if line.startswith("depend =")]

@@ -22,6 +22,7 @@ test-rpm.py --source SRC --query Q --update U
 import os
 import shutil
 import subprocess
+import sys
 
 from installer_test import (BASE, FIXTURE, FIXTURE_REV, args, check,
                             check_cache, copy_into_root, dist_files, finish,
@@ -87,7 +88,14 @@ def test(a, tmp):
     tool, libs = pkg("epcache"), pkg("epcache-libs")
     pkg("epcache-devel")
     if os.path.isdir(os.path.join(a.source, "src", "python")):
-        pkg("python3-epcache")
+        # byte-compiled in the package: its directory is root's, and
+        # every user's import would compile epcache/*.py again
+        rc, files = run(["rpm", "-qlp", pkg("python3-epcache")])
+        tag = sys.implementation.cache_tag
+        check("python3-epcache holds its byte code",
+              rc == 0 and all("epcache/__pycache__/%s.%s.pyc" % (m, tag) in files
+                              for m in ("__init__", "__main__", "_fallback", "_groups")),
+              files)
     # The directory the file triggers watch, as built.
     rc, out = run(["rpm", "-qp", "--qf",
                    "[%{FILETRIGGERNAME} %{FILETRIGGERCONDS}\n]"

@@ -18,6 +18,14 @@ turns that off. Metadata importlib would raise on (an entry_points.txt
 line without '=') is left out with a MetadataWarning naming file and line.
 Importing this module imports nothing else.
 """
+import sys as _sys
+
+if _sys.version_info < (3, 10):
+    # importlib.metadata of 3.9 and older keeps every distribution of a
+    # name and returns a dict: an answer the library does not give
+    raise ImportError("epcache needs Python 3.10 or later, this is %d.%d"
+                      % _sys.version_info[:2])
+
 from ._epcache import (Distribution, EntryPoint, EntryPoints, MetadataWarning,
                        entry_points, library_version, path_status)
 

@@ -26,7 +26,15 @@ def main(argv=None):
         for path, status, reason in path_status():
             out.write("%s\t%s\t%s\n" % (path, status, reason or ""))
         return 0
-    for ep in entry_points(group=args.group, name=args.name):
+    eps = entry_points(group=args.group, name=args.name)
+    if isinstance(eps, dict):
+        # SelectableGroups (3.10, 3.11): its values, without the warning
+        eps = [ep for group in dict.values(eps) for ep in group]
+    if args.group is None:
+        # as entrypoints-query prints them: by group (3.12's entry_points()
+        # gives distribution order), each group in importlib's order
+        eps = sorted(eps, key=lambda ep: ep.group)
+    for ep in eps:
         d = ep.dist
         out.write("%s\t%s = %s\t(%s %s)\n" % (
             ep.group, ep.name, ep.value,

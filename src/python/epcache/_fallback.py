@@ -12,6 +12,7 @@ library already did that among the directories, so what is left is:
     before j has a distribution of that name.
 """
 import importlib.metadata as _md
+import sys as _sys
 
 from ._epcache import Distribution, EntryPoint
 
@@ -31,6 +32,9 @@ def merge(rows, paths, zips, group, name):
         params["group"] = group
     if name is not None:
         params["name"] = name
+    # all groups: sorted by group before 3.12 (SelectableGroups), in
+    # distribution order since
+    by_group = group is None and _sys.version_info < (3, 12)
     shadow = {}  # zip index -> the names it has
     out = []     # (group or "", path index, position, EntryPoint)
     for k in zips:
@@ -49,13 +53,13 @@ def merge(rows, paths, zips, group, name):
                 if d is None:
                     d = Distribution(dist.name, dist.version)
                 ours = EntryPoint(ep.name, ep.value, ep.group)._for(d)
-                out.append((ep.group if group is None else "", k, len(out), ours))
+                out.append((ep.group if by_group else "", k, len(out), ours))
         shadow[k] = mine
     for pos, (j, norm, ep) in enumerate(rows):
         if any(k < j and norm in names for k, names in shadow.items()):
             continue
-        out.append((ep.group if group is None else "", j, pos, ep))
-    # importlib: every group sorted by name (a stable sort), each in path
-    # order; within one path entry, the order each side gave
+        out.append((ep.group if by_group else "", j, pos, ep))
+    # importlib: (before 3.12, every group sorted by name, a stable sort)
+    # path order; within one path entry, the order each side gave
     out.sort(key=lambda t: t[:3])
     return EntryPoints(t[3] for t in out)
