@@ -300,8 +300,8 @@ static void
 lock_holder(const char *dir, char *out, size_t outlen)
 {
 	char path[4096], line[256], procpath[64];
-	struct stat st, pst;
-	FILE *fp;
+	struct stat st;
+	FILE *fp, *sfp;
 
 	*out = '\0';
 	snprintf(path, sizeof(path), "%s/.epcache/lock", dir);
@@ -319,12 +319,23 @@ lock_holder(const char *dir, char *out, size_t outlen)
 		    maj != major(st.st_dev) || min != minor(st.st_dev) ||
 		    pid <= 0)
 			continue;
-		snprintf(procpath, sizeof(procpath), "/proc/%ld", pid);
-		if (stat(procpath, &pst) == 0)
-			snprintf(out, outlen, " (process %ld of uid %u)", pid,
-				 (unsigned)pst.st_uid);
-		else
-			snprintf(out, outlen, " (process %ld)", pid);
+		snprintf(out, outlen, " (process %ld)", pid);
+		/* its real uid: /proc/PID itself belongs to root when the
+		 * holder changed uid without exec (not dumpable) */
+		snprintf(procpath, sizeof(procpath), "/proc/%ld/status", pid);
+		if ((sfp = fopen(procpath, "re"))) {
+			unsigned int uid;
+
+			while (fgets(line, sizeof(line), sfp)) {
+				if (sscanf(line, "Uid: %u", &uid) == 1) {
+					snprintf(out, outlen,
+						 " (process %ld of uid %u)",
+						 pid, uid);
+					break;
+				}
+			}
+			fclose(sfp);
+		}
 		break;
 	}
 	fclose(fp);
