@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "epcache-private.h"
+#include "test-skip.h"
 
 #define NOBODY 65534
 /* Exit code of a child that could not set up what it needed. */
@@ -223,8 +224,7 @@ drop_to_nobody(void)
 static void
 skip(const char *test, const char *why)
 {
-	printf("%s: skipped part: %s\n", test, why);
-	fflush(stdout);
+	test_skip(test, why);
 }
 
 /* ------------------------------------------------ cache subdirectory */
@@ -1220,10 +1220,11 @@ main(void)
 		perror("mkdtemp");
 		return EXIT_FAILURE;
 	}
+	test_skip_init();
 	sr = srunner_create(writer_suite());
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	remove_tree(base);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_skip_exit(failed);
 }
