@@ -595,10 +595,13 @@ void ep_creds_leave(struct ep_creds_saved *saved);
  * What one rebuild may cost (rebuild.c): a directory beyond any of these
  * gets no cache, and readers scan it as importlib would. No real site
  * comes near: the largest METADATA files on PyPI are a few MiB, and a
- * site of 10,000 distributions has some 200,000 entry points.
+ * site of 10,000 distributions has some 200,000 entry points in a few
+ * MiB of entry_points.txt. METADATA is read and dropped (only Name and
+ * Version stay), so only entry_points.txt counts towards the total: it
+ * is what stays in memory and goes into the cache.
  */
-#define EP_SCAN_MAX_FILE (16LL * 1024 * 1024)	/* one file read */
-#define EP_SCAN_MAX_BYTES (256LL * 1024 * 1024)	/* all files of a scan */
+#define EP_SCAN_MAX_FILE (64LL * 1024 * 1024)	/* one file read */
+#define EP_SCAN_MAX_BYTES (64LL * 1024 * 1024)	/* entry_points.txt, in all */
 #define EP_SCAN_MAX_ENTRIES (2 * 1000 * 1000)	/* entry points of a scan */
 
 /* A bounded scan's running costs; a scan without one (a reader's) is

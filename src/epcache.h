@@ -330,9 +330,10 @@ const char *epcache_value_get_extra(const struct epcache_value *value,
  * file the user cannot read reads as unreadable. A directory writable by
  * its group or by others is read as nobody (with the directory's group
  * when only the group may write). A directory whose files exceed the
- * rebuild's bounds (one file over 16 MiB, 256 MiB in all, two million
- * entry points, or a cache larger than readers accept) gets no cache:
- * the previous one is removed, readers scan it, and -EFBIG is returned.
+ * rebuild's bounds (one file over 64 MiB, 64 MiB of entry_points.txt in
+ * all, two million entry points, or a cache larger than readers accept)
+ * gets no cache: the previous one is removed, readers scan it, and
+ * -EFBIG is returned.
  *
  * @return 0 or a negative errno (e.g. -EACCES, -ENOSPC, -EROFS, -ENOENT,
  *	   -ENOTDIR, -EAGAIN when the directory kept changing, -ETIMEDOUT

@@ -245,14 +245,16 @@ fill_stamps(int dirfd, struct ep_buf *rel, struct ep_dist *dist, size_t from,
 
 /*
  * A rebuild's scan (ctx->bounds set) reads no file of more than
- * max_file bytes, nor more than max_bytes in all: a planted sparse file
- * of gigabytes, or one large file hard-linked into every distribution,
- * would otherwise cost that much memory and time, and a cache of that
- * size. -EFBIG, with a warning naming the file, ends the scan.
+ * max_file bytes, nor more than max_bytes of entry_points.txt (@counted)
+ * in all: a planted sparse file of gigabytes, or one large file
+ * hard-linked into every distribution, would otherwise cost that much
+ * memory and time, and a cache of that size. -EFBIG, with a warning
+ * naming the file, ends the scan.
  */
 static int
 read_bounded(struct epcache *ctx, const char *display, int dirfd,
-	     const char *name, char **data, size_t *len, struct stat *st)
+	     const char *name, bool counted, char **data, size_t *len,
+	     struct stat *st)
 {
 	struct ep_scan_bounds *b = ctx ? ctx->bounds : NULL;
 	long long max;
@@ -260,19 +262,19 @@ read_bounded(struct epcache *ctx, const char *display, int dirfd,
 
 	if (!b)
 		return ep_read_file_at(dirfd, name, data, len, st);
-	max = b->max_bytes - b->bytes;
-	if (max > b->max_file)
-		max = b->max_file;
+	max = b->max_file;
+	if (counted && max > b->max_bytes - b->bytes)
+		max = b->max_bytes - b->bytes;
 	rc = ep_read_file_at_max(dirfd, name, max, data, len, st);
 	if (rc == -EFBIG) {
 		if (max < b->max_file)
-			ep_log_warn(ctx, "%s/%s: the distributions' files "
+			ep_log_warn(ctx, "%s/%s: the entry_points.txt files "
 				    "exceed %lld bytes in all", display, name,
 				    b->max_bytes);
 		else
 			ep_log_warn(ctx, "%s/%s: larger than %lld bytes",
 				    display, name, b->max_file);
-	} else if (rc == 0) {
+	} else if (rc == 0 && counted) {
 		b->bytes += (long long)*len;
 	}
 	return rc;
@@ -298,7 +300,8 @@ read_dist_file(struct epcache *ctx, const char *display, int dirfd,
 		memset(st, 0, sizeof(*st));
 	if ((rc = ep_buf_set_path(rel, dist, file)) < 0)
 		goto out;
-	rc = read_bounded(ctx, display, dirfd, rel->data, data, len,
+	rc = read_bounded(ctx, display, dirfd, rel->data,
+			  strcmp(file, "entry_points.txt") == 0, data, len,
 			  st ? &sb : NULL);
 	if (rc == -EFBIG)
 		goto out;

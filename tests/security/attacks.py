@@ -32,7 +32,8 @@ planted-dir in a root-owned group-writable directory, a group member
             refuses without waiting and writes nothing into it, and root's
             Python self-heal returns at once, writing nothing.
 bounds      a 1 GiB sparse entry_points.txt; a 12 MiB file hard-linked into
-            24 distributions (288 MiB to read); a 6 MiB file of 1.5 million
+            24 distributions (288 MiB to read, over the 64 MiB of
+            entry_points.txt a rebuild reads in all); a 6 MiB file of 1.5 million
             entry points hard-linked into two: each rebuild ends with exit
             2, a warning naming the file, no cache (readers report
             `missing` and scan), and a bounded peak memory.
@@ -491,7 +492,7 @@ class T:
         d = os.path.join(site, "sparse-1.0.dist-info")
         os.mkdir(d)
         with open(d + "/entry_points.txt", "wb") as f:
-            f.truncate(64 << 20)
+            f.truncate(100 << 20)
         problems = []
         rc, err, _ = self.rebuild(site)
         if rc != 2 or self.cache_bytes(site) is not None:
