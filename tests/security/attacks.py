@@ -43,7 +43,6 @@ swap        between root's mkdirat(".epcache") and what follows, a
 """
 
 import argparse
-import grp
 import json
 import os
 import pwd
@@ -165,8 +164,6 @@ class T:
             out, err = p.communicate()
             return -9, out.decode(errors="replace"), "TIMEOUT after %d s" % timeout, \
                 time.monotonic() - t0, 0
-        # peak RSS of that child alone (RUSAGE_CHILDREN is a maximum over
-        # all children so far, so take it from wait4 via a fresh fork)
         return p.returncode, out.decode(errors="replace"), err.decode(errors="replace"), \
             time.monotonic() - t0, 0
 
@@ -316,7 +313,7 @@ class T:
                     problems)
 
     # ------------------------------------------------------------------
-    def hold_lock(self, path, ready=None):
+    def hold_lock(self, path):
         """The user takes flock(PATH) and keeps it until killed."""
         r, w = os.pipe()
         pid = os.fork()
@@ -350,8 +347,7 @@ class T:
         other = self.new_site()
         rc, err, _ = self.rebuild(site)
         lockpath = os.path.join(site, ".epcache", "lock")
-        ready = os.path.join(self.tmp, "lock-ready")
-        holder = self.hold_lock(lockpath, ready)
+        holder = self.hold_lock(lockpath)
         try:
             for how, args, env, bound in (
                     ("--lock-timeout 1", ["--lock-timeout", "1"], None, 1.0),
@@ -361,7 +357,6 @@ class T:
                 if holder is None:
                     problems.append("the user could not take the lock")
                 os.makedirs(os.path.join(other, "new%d-1.0.dist-info" % len(how)))
-                t0 = time.monotonic()
                 rc, err, secs = self.rebuild(*(args + [site, other]), env=env, timeout=bound + 20)
                 if rc != 2:
                     problems.append("exit %d (%s)" % (rc, err.strip()))
@@ -378,7 +373,6 @@ class T:
                 self.result("lock: a lock held by the user stops root's rebuild for %s only "
                             "(%.1f s, exit %d), the other directory is done" % (how, secs, rc),
                             problems)
-                del t0
             # readers never take the lock
             problems = []
             rc, out, err, secs, _ = self.run([self.args.query, "--path", site, "--format", "json"],
@@ -395,14 +389,13 @@ class T:
         name = "site-packages"
         site = self.new_site(name=name, owner=(0, self.gid), mode=0o775)
         cd = os.path.join(site, ".epcache")
-        ready = os.path.join(self.tmp, "planted-ready")
 
         def plant():
             os.mkdir(cd, 0o755)
         problems = []
         if self.as_user(plant) != 0:
             problems.append("could not plant")
-        holder = self.hold_lock(os.path.join(cd, "lock"), ready)
+        holder = self.hold_lock(os.path.join(cd, "lock"))
         try:
             st = self.status(site)
             if st != "untrusted":
