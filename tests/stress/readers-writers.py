@@ -207,7 +207,7 @@ def main():
     ap.add_argument("--base-dists", type=int, default=30)
     ap.add_argument("--mode", choices=["mtime", "strict"])
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--min-fresh", type=float, default=0.5,
+    ap.add_argument("--min-fresh", type=float, default=0.4,
                     help="share of lookups that must have found the cache fresh")
     ap.add_argument("--sample-every", type=int, default=50,
                     help="every this many rebuilds, compare in order against importlib")
