@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/fsuid.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -56,10 +57,36 @@ chown_if_wanted(int fd, uid_t uid, gid_t gid)
 	return 0;
 }
 
+/* Is the directory @fd empty (but for "." and "..")? */
+static int
+dir_is_empty(int fd)
+{
+	struct dirent *de;
+	DIR *d;
+	int rc = 1;
+
+	if ((rc = ep_opendir_at(fd, &d)) < 0)
+		return rc;
+	rc = 1;
+	while ((errno = 0, de = readdir(d))) {
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0) {
+			rc = 0;
+			break;
+		}
+	}
+	if (rc == 1 && errno)
+		rc = neg_errno();
+	closedir(d);
+	return rc;
+}
+
 int
 ep_cachedir_open(int sitefd, bool create, uid_t uid, gid_t gid, int *fd_out)
 {
 	const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	struct stat st, site;
+	const char *why;
 	bool created = false;
 	int fd, rc = 0;
 
@@ -77,6 +104,25 @@ ep_cachedir_open(int sitefd, bool create, uid_t uid, gid_t gid, int *fd_out)
 	}
 	if (fd < 0)
 		return neg_errno();
+	if (fstat(fd, &st) < 0 || fstat(sitefd, &site) < 0) {
+		rc = neg_errno();
+		goto out;
+	}
+
+	/*
+	 * Between mkdirat and openat the site's owner may have put another
+	 * directory in its place. What we open is changed (chmod, chown) only
+	 * if it still looks like what mkdirat made: owned by our filesystem
+	 * uid, and empty. Anything else is treated as an existing directory:
+	 * used only if trusted, never changed.
+	 */
+	if (created && (st.st_uid != (uid_t)setfsuid((uid_t)-1) ||
+			(rc = dir_is_empty(fd)) == 0)) {
+		created = false;
+	} else if (rc < 0) {
+		goto out;
+	}
+	rc = 0;
 
 	if (created) {
 		/* mkdirat's mode went through the umask. */
@@ -86,6 +132,11 @@ ep_cachedir_open(int sitefd, bool create, uid_t uid, gid_t gid, int *fd_out)
 		}
 		if ((rc = chown_if_wanted(fd, uid, gid)) < 0)
 			goto out;
+	} else if (ep_trust_check_dir(&site, &st, &why) < 0) {
+		/* Readers would not use a cache in it: a writer must not
+		 * put one there (nor wait on a lock its owner holds). */
+		rc = -EPERM;
+		goto out;
 	}
 
 	*fd_out = fd;
@@ -154,8 +205,51 @@ sweep_stale_temps(int cachedirfd)
 	closedir(d);
 }
 
+/*
+ * flock() without a bound would let whoever can open the lock file (the
+ * directory's owner, for root's rebuild of a user's venv) stop us for as
+ * long as they like. Poll instead, backing off from 5 ms to 100 ms: a
+ * rebuild takes milliseconds to a second or two, so the wait costs little
+ * and ends by @timeout_ms. -EWOULDBLOCK when @timeout_ms is 0, else
+ * -ETIMEDOUT.
+ */
+static int
+lock_wait(int fd, int timeout_ms)
+{
+	struct timespec start, now, nap = {0, 5 * 1000 * 1000};
+	long long waited_ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK)
+			return neg_errno();
+		if (timeout_ms <= 0)
+			return -EWOULDBLOCK;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		waited_ms = (now.tv_sec - start.tv_sec) * 1000LL +
+			    (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (waited_ms >= timeout_ms)
+			return -ETIMEDOUT;
+		nanosleep(&nap, NULL);
+		if (nap.tv_nsec < 100 * 1000 * 1000)
+			nap.tv_nsec += 5 * 1000 * 1000;
+	}
+}
+
 int
 ep_cache_lock(int cachedirfd, uid_t uid, gid_t gid, int *lockfd_out)
+{
+	return ep_cache_lock_timeout(cachedirfd, uid, gid,
+				     EP_LOCK_TIMEOUT_DEFAULT_MS, lockfd_out);
+}
+
+int
+ep_cache_lock_timeout(int cachedirfd, uid_t uid, gid_t gid, int timeout_ms,
+		      int *lockfd_out)
 {
 	struct stat st;
 	bool created = false;
@@ -184,12 +278,8 @@ ep_cache_lock(int cachedirfd, uid_t uid, gid_t gid, int *lockfd_out)
 		created = false;
 	}
 
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			rc = neg_errno();
-			goto out;
-		}
-	}
+	if ((rc = lock_wait(fd, timeout_ms)) < 0)
+		goto out;
 
 	sweep_stale_temps(cachedirfd);
 	*lockfd_out = fd;

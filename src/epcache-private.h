@@ -43,6 +43,10 @@ struct epcache {
 	epcache_log_func_t log_handler;
 	void *log_userdata;
 	enum epcache_log_priority log_priority;
+	/* how long a rebuild waits for the lock; 0: not at all */
+	int lock_timeout_ms;
+	/* set by a rebuild for its scan, NULL otherwise (scanner.c) */
+	struct ep_scan_bounds *bounds;
 };
 
 void ep_log(struct epcache *ctx, enum epcache_log_priority prio,
@@ -384,18 +388,30 @@ int ep_cache_evaluate(int sitefd, const char *egg_name, bool check_trust_mode,
  */
 int ep_trust_check(const struct stat *site, const struct stat *dir,
 		   const struct stat *file, const char **reason);
+/* The cache directory's part of ep_trust_check(), checked on its own
+ * before anything in it is looked at (or, by a writer, written). */
+int ep_trust_check_dir(const struct stat *site, const struct stat *dir,
+		       const char **reason);
 
 /* -------------------------------------------------------- cache writer */
 
 /*
  * Open (and with @create, make, mode 0755) the cache subdirectory of the
  * site directory @sitefd, refusing a symlink or non-directory. When @uid is
- * not (uid_t)-1 a created directory is chowned to @uid:@gid.
+ * not (uid_t)-1 a created directory is chowned to @uid:@gid -- only if
+ * what was opened is owned by our fsuid and empty, i.e. what mkdirat made.
+ * An existing directory (or one swapped in) must pass
+ * ep_trust_check_dir(), else -EPERM.
  */
 int ep_cachedir_open(int sitefd, bool create, uid_t uid, gid_t gid,
 		     int *fd_out);
 /* Take the rebuild lock (flock on EP_CACHE_LOCK, created 0644, no symlinks). */
 int ep_cache_lock(int cachedirfd, uid_t uid, gid_t gid, int *lockfd_out);
+/* The same, waiting at most @timeout_ms (ep_cache_lock() waits
+ * EP_LOCK_TIMEOUT_DEFAULT_MS): -ETIMEDOUT after it, -EWOULDBLOCK at once
+ * when @timeout_ms is 0 and the lock is held. */
+int ep_cache_lock_timeout(int cachedirfd, uid_t uid, gid_t gid,
+			  int timeout_ms, int *lockfd_out);
 /*
  * Atomically replace @name in @dirfd with @data: temp file through openat
  * with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0644 whatever the umask, write,
@@ -589,5 +605,68 @@ void ep_site_list_release(struct ep_site_list *l);
  * empty root gives PATH). NULL when out of memory.
  */
 char *ep_root_join(const char *root, const char *path);
+
+/* ------------------------------------------------- credentials, bounds */
+
+/* A filesystem identity a thread takes on (util-creds.c). */
+struct ep_creds {
+	bool active; /* false: stay as we are */
+	uid_t uid;
+	gid_t gid;
+};
+
+struct ep_creds_saved {
+	bool active;
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	size_t n_groups;
+};
+
+/*
+ * Root's identities for the site directory whose fstat() is @site:
+ * @owner makes the cache directory, lock and file (the directory's owner
+ * when not root); @reader scans (the owner, or nobody -- with the
+ * directory's group when only the group may write -- when others than
+ * the owner may write). Both inactive when not running as root.
+ */
+void ep_creds_for_dir(const struct stat *site, struct ep_creds *owner,
+		      struct ep_creds *reader);
+/* Switch the calling thread's fsuid, fsgid and supplementary groups
+ * (none) to @to, saving the current ones; 0 or -errno (nothing changed). */
+int ep_creds_enter(const struct ep_creds *to, struct ep_creds_saved *saved);
+/* Undo ep_creds_enter() (a no-op when it changed nothing). */
+void ep_creds_leave(struct ep_creds_saved *saved);
+
+/*
+ * What one rebuild may cost (rebuild.c): a directory beyond any of these
+ * gets no cache, and readers scan it as importlib would. No real site
+ * comes near: the largest METADATA files on PyPI are a few MiB, and a
+ * site of 10,000 distributions has some 200,000 entry points in a few
+ * MiB of entry_points.txt. METADATA is read and dropped (only Name and
+ * Version stay), so only entry_points.txt counts towards the total: it
+ * is what stays in memory and goes into the cache.
+ */
+#define EP_SCAN_MAX_FILE (64LL * 1024 * 1024)	/* one file read */
+#define EP_SCAN_MAX_BYTES (64LL * 1024 * 1024)	/* entry_points.txt, in all */
+#define EP_SCAN_MAX_ENTRIES (2 * 1000 * 1000)	/* entry points of a scan */
+
+/* A bounded scan's running costs; a scan without one (a reader's) is
+ * unbounded, as importlib is. */
+struct ep_scan_bounds {
+	long long max_file, max_bytes;
+	size_t max_entries;
+	long long bytes;
+	size_t entries;
+};
+
+/* ep_read_file_at(), refusing with -EFBIG a file of more than @max bytes
+ * (by its size before reading, and while reading) */
+int ep_read_file_at_max(int dirfd, const char *name, long long max,
+			char **data, size_t *len, struct stat *st);
+
+/* The default bound of a rebuild's wait for the lock, in milliseconds
+ * (epcache_set_lock_timeout()). */
+#define EP_LOCK_TIMEOUT_DEFAULT_MS 10000
 
 #endif /* EPCACHE_PRIVATE_H */

@@ -115,11 +115,15 @@ enum epcache_lookup_flags {
  * recorded is taken over unread. Installers replace files by rename,
  * which changes the directory; a file rewritten in place does not, and
  * needs this flag (or strict mode) to be read again.
+ * EPCACHE_REBUILD_NO_WAIT: when another process holds the directory's
+ * rebuild lock, give up at once (-EWOULDBLOCK) instead of waiting up to
+ * the context's lock timeout (epcache_set_lock_timeout()).
  */
 enum epcache_rebuild_flags {
 	EPCACHE_REBUILD_IF_STALE = (1 << 0),
 	EPCACHE_REBUILD_NO_FSYNC = (1 << 1),
 	EPCACHE_REBUILD_FULL = (1 << 2),
+	EPCACHE_REBUILD_NO_WAIT = (1 << 3),
 };
 
 /**
@@ -338,14 +342,41 @@ const char *epcache_value_get_extra(const struct epcache_value *value,
  * @param flags a bitmask of enum epcache_rebuild_flags
  * @param[out] rebuilt_out if not NULL, set to true when a cache was written,
  *	       false when EPCACHE_REBUILD_IF_STALE found it fresh
+ * Run as root on a directory owned by another user, the cache directory
+ * and files are made with that user's filesystem credentials (they own
+ * them), and the directory is read with them: a symlink planted there to a
+ * file the user cannot read reads as unreadable. A directory writable by
+ * its group or by others is read as nobody (with the directory's group
+ * when only the group may write). A directory whose files exceed the
+ * rebuild's bounds (one file over 64 MiB, 64 MiB of entry_points.txt in
+ * all, two million entry points, or a cache larger than readers accept)
+ * gets no cache: the previous one is removed, readers scan it, and
+ * -EFBIG is returned.
+ *
  * @return 0 or a negative errno (e.g. -EACCES, -ENOSPC, -EROFS, -ENOENT,
- *	   -ENOTDIR, -EAGAIN when the directory kept changing)
+ *	   -ENOTDIR, -EAGAIN when the directory kept changing, -ETIMEDOUT
+ *	   when another rebuild held the lock for the whole lock timeout,
+ *	   -EWOULDBLOCK when it held it and EPCACHE_REBUILD_NO_WAIT was
+ *	   given, -EPERM when an existing cache directory is not trusted
+ *	   (owned by neither root nor the directory's owner, or writable by
+ *	   group or others), -EFBIG when a bound was exceeded)
  */
 int epcache_rebuild(struct epcache *ctx,
 		    const char *dir,
 		    enum epcache_mode mode,
 		    unsigned int flags,
 		    bool *rebuilt_out);
+
+/**
+ * Bound the time epcache_rebuild() waits for another process's rebuild of
+ * the same directory to finish (it polls the lock). The default is 10
+ * seconds; 0 does not wait at all.
+ *
+ * @param ctx the library context
+ * @param timeout_ms the bound in milliseconds, 0 or more
+ * @return 0, or -EINVAL for a negative @p timeout_ms
+ */
+int epcache_set_lock_timeout(struct epcache *ctx, int timeout_ms);
 
 /**
  * Remove the cache of @p dir (the cache subdirectory and what the library

@@ -152,20 +152,28 @@ check_owner_mode(const struct stat *st, const struct stat *site, bool is_dir)
 }
 
 int
-ep_trust_check(const struct stat *site, const struct stat *dir,
-	       const struct stat *file, const char **reason)
+ep_trust_check_dir(const struct stat *site, const struct stat *dir,
+		   const char **reason)
 {
 	if (!S_ISDIR(dir->st_mode)) {
 		*reason = "cache directory is not a directory";
 		return -EPERM;
 	}
+	*reason = check_owner_mode(dir, site, true);
+	return *reason ? -EPERM : 0;
+}
+
+int
+ep_trust_check(const struct stat *site, const struct stat *dir,
+	       const struct stat *file, const char **reason)
+{
+	if (ep_trust_check_dir(site, dir, reason) < 0)
+		return -EPERM;
 	if (!S_ISREG(file->st_mode)) {
 		*reason = "cache file is not a regular file";
 		return -EPERM;
 	}
-	*reason = check_owner_mode(dir, site, true);
-	if (!*reason)
-		*reason = check_owner_mode(file, site, false);
+	*reason = check_owner_mode(file, site, false);
 	return *reason ? -EPERM : 0;
 }
 
@@ -204,6 +212,17 @@ ep_cache_evaluate(int sitefd, const char *egg_name, bool check_trust_mode,
 		}
 		goto out;
 	}
+	/* An untrusted directory is reported as such before the file is
+	 * looked for: one planted without a file in it is no "missing"
+	 * cache that a self-healing reader would go and write into. */
+	if (fstat(sitefd, &site) < 0 || fstat(cachedirfd, &dir) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (ep_trust_check_dir(&site, &dir, &why) < 0) {
+		*status = EPCACHE_STATUS_UNTRUSTED;
+		goto out;
+	}
 	fd = openat(cachedirfd, EP_CACHE_FILE,
 		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
@@ -220,8 +239,7 @@ ep_cache_evaluate(int sitefd, const char *egg_name, bool check_trust_mode,
 	}
 	/* One fstat each, shared by the trust check, the parser (the size)
 	 * and the freshness check (the site directory's identity). */
-	if (fstat(sitefd, &site) < 0 || fstat(cachedirfd, &dir) < 0 ||
-	    fstat(fd, &file) < 0) {
+	if (fstat(fd, &file) < 0) {
 		rc = -errno;
 		goto out;
 	}

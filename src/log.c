@@ -38,6 +38,7 @@ epcache_new(void)
 		return NULL;
 	ctx->log_handler = default_log_handler;
 	ctx->log_priority = EPCACHE_LOG_WARNING;
+	ctx->lock_timeout_ms = EP_LOCK_TIMEOUT_DEFAULT_MS;
 	return ctx;
 }
 

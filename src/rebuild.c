@@ -326,9 +326,42 @@ out:
 	return rc == -ENOMEM ? rc : 0;
 }
 
+/*
+ * One scan, bounded (see EP_SCAN_MAX_*) and with the identity of those who
+ * may write the directory (util-creds.c): what the cache publishes is
+ * what they could read themselves.
+ */
+static int
+scan_bounded(struct epcache *ctx, const struct ep_creds *reader,
+	     const char *dir, int sitefd, size_t n_stamps,
+	     struct ep_scan *prev, struct ep_scan *scan)
+{
+	struct ep_scan_bounds bounds = {
+		.max_file = EP_SCAN_MAX_FILE,
+		.max_bytes = EP_SCAN_MAX_BYTES,
+		.max_entries = EP_SCAN_MAX_ENTRIES,
+	};
+	struct ep_creds_saved saved;
+	int rc;
+
+	if ((rc = ep_creds_enter(reader, &saved)) < 0) {
+		ep_log_error(ctx, "%s: cannot take on the identity of its "
+			     "writers (uid %u): %s", dir, (unsigned)reader->uid,
+			     strerror(-rc));
+		memset(scan, 0, sizeof(*scan));
+		return rc;
+	}
+	ctx->bounds = &bounds;
+	rc = ep_scan_dir_reuse(ctx, dir, sitefd, n_stamps, prev, scan);
+	ctx->bounds = NULL;
+	ep_creds_leave(&saved);
+	return rc;
+}
+
 static int
 scan_stable(struct epcache *ctx, const char *dir, int sitefd, int lockfd,
-	    enum epcache_mode mode, struct ep_scan *prev, struct ep_scan *scan,
+	    enum epcache_mode mode, const struct ep_creds *reader,
+	    struct ep_scan *prev, struct ep_scan *scan,
 	    struct ep_buf *head, struct ep_buf *tail)
 {
 	struct ep_dir_identity idbuf, *id = &idbuf;
@@ -356,8 +389,8 @@ scan_stable(struct epcache *ctx, const char *dir, int sitefd, int lockfd,
 		/* Stamps in every mode: the next rebuild reuses what they
 		 * show unchanged. */
 		hold_begin(ctx, &held);
-		rc = ep_scan_dir_reuse(ctx, dir, sitefd,
-				       ep_stamps_per_dist(mode), prev, scan);
+		rc = scan_bounded(ctx, reader, dir, sitefd,
+				  ep_stamps_per_dist(mode), prev, scan);
 		hold_end(ctx, &held);
 		if (rc < 0) {
 			hold_replay(ctx, &held);
@@ -418,6 +451,8 @@ epcache_rebuild(struct epcache *ctx, const char *dir, enum epcache_mode mode,
 	struct ep_scan scan = {0}, prev = {0};
 	struct ep_buf head = {0}, tail = {0};
 	struct ep_span parts[2];
+	struct ep_creds owner, reader;
+	struct ep_creds_saved saved = {0};
 	struct stat st;
 	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
@@ -435,13 +470,32 @@ epcache_rebuild(struct epcache *ctx, const char *dir, enum epcache_mode mode,
 		goto out;
 	}
 	/* Root writing into a user's tree (a venv) leaves user-owned files,
-	 * so that the user can rebuild and remove them later. */
-	if (geteuid() == 0 && st.st_uid != 0) {
-		uid = st.st_uid;
-		gid = st.st_gid;
+	 * so that the user can rebuild and remove them later: it makes them
+	 * as the user, so nothing is ever chowned. */
+	ep_creds_for_dir(&st, &owner, &reader);
+	if ((rc = ep_creds_enter(&owner, &saved)) < 0) {
+		ep_log_error(ctx, "%s: cannot take on the identity of its "
+			     "owner (uid %u): %s", dir, (unsigned)owner.uid,
+			     strerror(-rc));
+		goto out;
 	}
-	if ((rc = ep_cachedir_open(sitefd, true, uid, gid, &cachefd)) < 0 ||
-	    (rc = ep_cache_lock(cachefd, uid, gid, &lockfd)) < 0)
+	/* The scan already runs as the owner: no second switch */
+	if (owner.active && reader.uid == owner.uid &&
+	    reader.gid == owner.gid)
+		reader.active = false;
+	if ((rc = ep_cachedir_open(sitefd, true, uid, gid, &cachefd)) < 0) {
+		if (rc == -EPERM)
+			ep_log_error(ctx, "%s/" EP_CACHE_SUBDIR ": not trusted "
+				     "(owned by neither root nor the "
+				     "directory's owner, or writable by "
+				     "others); not written into", dir);
+		goto out;
+	}
+	rc = ep_cache_lock_timeout(cachefd, uid, gid,
+				   (flags & EPCACHE_REBUILD_NO_WAIT)
+					   ? 0 : ctx->lock_timeout_ms,
+				   &lockfd);
+	if (rc < 0)
 		goto out;
 
 	if (flags & EPCACHE_REBUILD_IF_STALE) {
@@ -469,8 +523,24 @@ epcache_rebuild(struct epcache *ctx, const char *dir, enum epcache_mode mode,
 	else if ((rc = load_previous(ctx, dir, sitefd, cachefd, mode,
 				     &prev)) < 0)
 		goto out;
-	if ((rc = scan_stable(ctx, dir, sitefd, lockfd, mode, &prev, &scan,
-			      &head, &tail)) < 0)
+	rc = scan_stable(ctx, dir, sitefd, lockfd, mode, &reader, &prev,
+			 &scan, &head, &tail);
+	/* Readers must never be given what they reject (EP_CACHE_MAX_SIZE) */
+	if (rc == 0 && head.len + tail.len > (size_t)EP_CACHE_MAX_SIZE) {
+		ep_log_warn(ctx, "%s: the cache would be %zu bytes, more than "
+			    "readers accept", dir, head.len + tail.len);
+		rc = -EFBIG;
+	}
+	if (rc == -EFBIG) {
+		/* A cache that answered differently from a scan would be
+		 * worse than none: readers scan this directory instead. */
+		if (unlinkat(cachefd, EP_CACHE_FILE, 0) < 0 && errno != ENOENT)
+			ep_log_warn(ctx, "%s: cannot remove the old cache: %s",
+				    dir, strerror(errno));
+		ep_log_warn(ctx, "%s: exceeds the rebuild's bounds; no cache "
+			    "(readers scan it)", dir);
+	}
+	if (rc < 0)
 		goto out;
 	ep_log_info(ctx, "%s: %zu of %zu distributions reused from the "
 		    "previous cache", dir, scan.n_reused, scan.n);
@@ -495,7 +565,17 @@ out:
 	if (cachefd >= 0)
 		close(cachefd);
 	close(sitefd);
+	ep_creds_leave(&saved);
 	return rc;
+}
+
+EP_EXPORT int
+epcache_set_lock_timeout(struct epcache *ctx, int timeout_ms)
+{
+	if (!ctx || timeout_ms < 0)
+		return -EINVAL;
+	ctx->lock_timeout_ms = timeout_ms;
+	return 0;
 }
 
 EP_EXPORT int

@@ -237,6 +237,43 @@ fill_stamps(int dirfd, struct ep_buf *rel, struct ep_dist *dist, size_t from,
 }
 
 /*
+ * A rebuild's scan (ctx->bounds set) reads no file of more than
+ * max_file bytes, nor more than max_bytes of entry_points.txt (@counted)
+ * in all: a planted sparse file of gigabytes, or one large file
+ * hard-linked into every distribution, would otherwise cost that much
+ * memory and time, and a cache of that size. -EFBIG, with a warning
+ * naming the file, ends the scan.
+ */
+static int
+read_bounded(struct epcache *ctx, const char *display, int dirfd,
+	     const char *name, bool counted, char **data, size_t *len,
+	     struct stat *st)
+{
+	struct ep_scan_bounds *b = ctx ? ctx->bounds : NULL;
+	long long max;
+	int rc;
+
+	if (!b)
+		return ep_read_file_at(dirfd, name, data, len, st);
+	max = b->max_file;
+	if (counted && max > b->max_bytes - b->bytes)
+		max = b->max_bytes - b->bytes;
+	rc = ep_read_file_at_max(dirfd, name, max, data, len, st);
+	if (rc == -EFBIG) {
+		if (max < b->max_file)
+			ep_log_warn(ctx, "%s/%s: the entry_points.txt files "
+				    "exceed %lld bytes in all", display, name,
+				    b->max_bytes);
+		else
+			ep_log_warn(ctx, "%s/%s: larger than %lld bytes",
+				    display, name, b->max_file);
+	} else if (rc == 0 && counted) {
+		b->bytes += (long long)*len;
+	}
+	return rc;
+}
+
+/*
  * Read DIST/FILE; @st (may be NULL) gets its stamp as read, or "absent"
  * when there is no such file. A file that cannot be opened is stat()ed
  * on its own for its stamp: strict mode must see it change when it
@@ -256,7 +293,11 @@ read_dist_file(struct epcache *ctx, const char *display, int dirfd,
 		memset(st, 0, sizeof(*st));
 	if ((rc = ep_buf_set_path(rel, dist, file)) < 0)
 		goto out;
-	rc = ep_read_file_at(dirfd, rel->data, data, len, st ? &sb : NULL);
+	rc = read_bounded(ctx, display, dirfd, rel->data,
+			  strcmp(file, "entry_points.txt") == 0, data, len,
+			  st ? &sb : NULL);
+	if (rc == -EFBIG)
+		goto out;
 	if (rc == 0 && st)
 		ep_stamp_from_stat(&sb, st);
 	else if (rc < 0 && rc != -ENOENT && rc != -ENOTDIR && rc != -ENOMEM &&
@@ -489,6 +530,16 @@ scan_one(struct epcache *ctx, const char *display, int dirfd,
 		goto out;
 	}
 dedup:
+	if (ctx && ctx->bounds) {
+		ctx->bounds->entries += d.entries.n;
+		if (ctx->bounds->entries > ctx->bounds->max_entries) {
+			ep_log_warn(ctx, "%s/%s: more than %zu entry points "
+				    "in the directory", display, d.path,
+				    ctx->bounds->max_entries);
+			rc = -EFBIG;
+			goto out;
+		}
+	}
 	rc = ep_strset_add(seen, d.normalized);
 	if (rc < 0)
 		goto out;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "epcache-private.h"
 #include "tool-messages.h"
@@ -57,6 +58,7 @@ struct options {
 	bool all;
 	const char *config_file;
 	const char *root; /* --root, else DPKG_ROOT; NULL for none */
+	int lock_timeout_ms; /* --lock-timeout, else EPCACHE_LOCK_TIMEOUT */
 	char **dirs;
 	size_t ndirs;
 };
@@ -92,6 +94,9 @@ usage(FILE *fp)
 		"      --remove       remove the caches\n"
 		"      --mode MODE    how readers judge the cache fresh: mtime, strict or\n"
 		"                     trust (default: the configured mode, or mtime)\n"
+		"      --lock-timeout SEC  wait at most SEC seconds (default 10, or\n"
+		"                     $EPCACHE_LOCK_TIMEOUT) for another rebuild of a DIR\n"
+		"                     to finish; then that DIR is skipped (exit 2)\n"
 		"  -v, --verbose      say what is done to each DIR\n"
 		"  -q, --quiet        print errors only\n"
 		"  -V, --version      print the version and exit\n"
@@ -103,6 +108,21 @@ usage(FILE *fp)
 }
 
 
+/* SEC (decimals allowed) as milliseconds, 0 to an hour */
+static int
+parse_seconds(const char *str, int *ms)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(str, &end);
+	if (errno || end == str || *end || !(v >= 0 && v <= 3600))
+		return -EINVAL;
+	*ms = (int)(v * 1000 + 0.5);
+	return 0;
+}
+
 static enum parse_result
 parse_options(int argc, char **argv, struct options *opts)
 {
@@ -112,6 +132,7 @@ parse_options(int argc, char **argv, struct options *opts)
 		OPT_MODE,
 		OPT_CONFIG,
 		OPT_ROOT,
+		OPT_LOCK_TIMEOUT,
 	};
 	static const struct option long_options[] = {
 		{ "if-stale", no_argument, NULL, 'n' },
@@ -122,6 +143,7 @@ parse_options(int argc, char **argv, struct options *opts)
 		{ "all", no_argument, NULL, 'a' },
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
@@ -129,6 +151,7 @@ parse_options(int argc, char **argv, struct options *opts)
 		{ NULL, 0, NULL, 0 },
 	};
 	bool do_check = false, do_remove = false;
+	const char *timeout = getenv("EPCACHE_LOCK_TIMEOUT");
 	int c;
 
 	while ((c = getopt_long(argc, argv, "afnvqVh", long_options, NULL)) !=
@@ -163,6 +186,14 @@ parse_options(int argc, char **argv, struct options *opts)
 		case OPT_ROOT:
 			opts->root = optarg;
 			break;
+		case OPT_LOCK_TIMEOUT:
+			timeout = optarg;
+			if (parse_seconds(optarg, &opts->lock_timeout_ms) < 0) {
+				tool_usage_error("invalid --lock-timeout '%s' (expected seconds, 0 to 3600)",
+					    optarg);
+				return PARSE_USAGE_ERROR;
+			}
+			break;
 		case 'v':
 			opts->verbosity = VERBOSITY_VERBOSE;
 			break;
@@ -182,6 +213,12 @@ parse_options(int argc, char **argv, struct options *opts)
 			return PARSE_USAGE_ERROR;
 		}
 	}
+
+	/* A bad value in the environment is no reason to wait forever, nor
+	 * to fail a package manager's hook: the default applies. */
+	if (timeout && *timeout &&
+	    parse_seconds(timeout, &opts->lock_timeout_ms) < 0)
+		opts->lock_timeout_ms = EP_LOCK_TIMEOUT_DEFAULT_MS;
 
 	if (do_check && do_remove) {
 		tool_usage_error("--check and --remove are mutually exclusive");
@@ -254,6 +291,56 @@ rebuild_flags(const struct options *opts, const struct ep_config *cfg)
 	return flags;
 }
 
+/*
+ * Who holds the lock, for the message: /proc/locks lists every flock with
+ * the holder's pid and the file's device and inode ("1: FLOCK ADVISORY
+ * WRITE 1234 08:01:5678 0 EOF"). Best effort: @out is "" when unknown.
+ */
+static void
+lock_holder(const char *dir, char *out, size_t outlen)
+{
+	char path[4096], line[256], procpath[64];
+	struct stat st;
+	FILE *fp, *sfp;
+
+	*out = '\0';
+	snprintf(path, sizeof(path), "%s/.epcache/lock", dir);
+	if (lstat(path, &st) < 0 || !(fp = fopen("/proc/locks", "re")))
+		return;
+	while (fgets(line, sizeof(line), fp)) {
+		unsigned int maj, min;
+		unsigned long long ino;
+		char type[16];
+		long pid;
+
+		if (sscanf(line, "%*[^:]: %15s %*s %*s %ld %x:%x:%llu", type,
+			   &pid, &maj, &min, &ino) != 5 ||
+		    strcmp(type, "FLOCK") != 0 || ino != st.st_ino ||
+		    maj != major(st.st_dev) || min != minor(st.st_dev) ||
+		    pid <= 0)
+			continue;
+		snprintf(out, outlen, " (process %ld)", pid);
+		/* its real uid: /proc/PID itself belongs to root when the
+		 * holder changed uid without exec (not dumpable) */
+		snprintf(procpath, sizeof(procpath), "/proc/%ld/status", pid);
+		if ((sfp = fopen(procpath, "re"))) {
+			unsigned int uid;
+
+			while (fgets(line, sizeof(line), sfp)) {
+				if (sscanf(line, "Uid: %u", &uid) == 1) {
+					snprintf(out, outlen,
+						 " (process %ld of uid %u)",
+						 pid, uid);
+					break;
+				}
+			}
+			fclose(sfp);
+		}
+		break;
+	}
+	fclose(fp);
+}
+
 static int
 rebuild_dir(struct epcache *ctx, const struct options *opts,
 	    const struct ep_config *cfg, const char *dir,
@@ -264,6 +351,20 @@ rebuild_dir(struct epcache *ctx, const struct options *opts,
 
 	rc = epcache_rebuild(ctx, dir, mode, rebuild_flags(opts, cfg),
 			     &rebuilt);
+	if (rc == -ETIMEDOUT) {
+		char holder[128];
+
+		lock_holder(dir, holder, sizeof(holder));
+		tool_error("%s: another rebuild holds %s/.epcache/lock%s "
+			   "(waited %g s); skipped", dir, dir, holder,
+			   opts->lock_timeout_ms / 1000.0);
+		return rc;
+	}
+	if (rc == -EFBIG) {
+		tool_error("%s: no cache written: the directory exceeds the "
+			   "rebuild's bounds (readers scan it)", dir);
+		return rc;
+	}
 	if (rc < 0) {
 		tool_error("%s: cannot write cache: %s", dir,
 			strerror(-rc));
@@ -441,6 +542,7 @@ main(int argc, char **argv)
 		.action = ACTION_REBUILD,
 		.mode = EPCACHE_MODE_MTIME,
 		.verbosity = VERBOSITY_NORMAL,
+		.lock_timeout_ms = EP_LOCK_TIMEOUT_DEFAULT_MS,
 	};
 	struct ep_config cfg;
 	struct target *targets = NULL;
@@ -497,6 +599,7 @@ main(int argc, char **argv)
 	}
 	quiet = opts.verbosity == VERBOSITY_QUIET;
 	epcache_set_log_handler(ctx, tool_log_handler, &quiet);
+	epcache_set_lock_timeout(ctx, opts.lock_timeout_ms);
 	switch (opts.verbosity) {
 	case VERBOSITY_QUIET:
 		epcache_set_log_priority(ctx, EPCACHE_LOG_ERROR);

@@ -153,6 +153,16 @@ int
 ep_read_file_at(int dirfd, const char *name, char **data, size_t *len,
 		struct stat *st_out)
 {
+	return ep_read_file_at_max(dirfd, name, -1, data, len, st_out);
+}
+
+/* @max < 0: no bound. The size fstat reports is checked first (a sparse
+ * file of gigabytes costs nothing to make), then every read, for a file
+ * that grows while read, or reports no size (procfs, FUSE). */
+int
+ep_read_file_at_max(int dirfd, const char *name, long long max, char **data,
+		    size_t *len, struct stat *st_out)
+{
 	struct ep_buf b = {0};
 	struct stat st;
 	size_t size;
@@ -172,6 +182,10 @@ ep_read_file_at(int dirfd, const char *name, char **data, size_t *len,
 	}
 	if (!S_ISREG(st.st_mode)) {
 		rc = -EINVAL;
+		goto out;
+	}
+	if (max >= 0 && st.st_size > max) {
+		rc = -EFBIG;
 		goto out;
 	}
 	size = st.st_size > 0 ? (size_t)st.st_size : 0;
@@ -195,6 +209,10 @@ ep_read_file_at(int dirfd, const char *name, char **data, size_t *len,
 		if (r == 0)
 			break;
 		b.len += (size_t)r;
+		if (max >= 0 && b.len > (size_t)max) {
+			rc = -EFBIG;
+			goto out;
+		}
 		if (b.len == size && (size_t)r < want)
 			break;
 	}

@@ -19,6 +19,7 @@
 
 #include "epcache-private.h"
 #include "fixtures.h"
+#include "test-skip.h"
 
 static char *site;
 static struct epcache *ctx;
@@ -709,7 +710,7 @@ START_TEST(test_untrusted_owner)
 	char reason[256];
 
 	if (geteuid() != 0) {
-		printf("SKIP test_untrusted_owner: needs root to chown\n");
+		test_skip("test_untrusted_owner", "needs root to chown");
 		free(p);
 		return;
 	}
@@ -800,7 +801,7 @@ START_TEST(test_unwritable_dir_keeps_cache)
 	fx_dist(site, "b-1.dist-info", "b", "1", "[g]\nb = b\n");
 	rc = fx_as_nobody(rebuild_as_nobody, site);
 	if (rc < 0) {
-		printf("SKIP test_unwritable_dir_keeps_cache: not root\n");
+		test_skip("test_unwritable_dir_keeps_cache", "not root");
 	} else {
 		ck_assert_int_eq(rc, 0);
 		after = fx_read(p, &la);
@@ -819,7 +820,7 @@ START_TEST(test_root_writes_user_owned)
 	struct stat st;
 
 	if (geteuid() != 0) {
-		printf("SKIP test_root_writes_user_owned: needs root\n");
+		test_skip("test_root_writes_user_owned", "needs root");
 		free(p);
 		free(d);
 		return;
@@ -926,11 +927,13 @@ freshness_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(freshness_suite());
+	SRunner *sr;
 	int failed;
 
+	test_skip_init();
+	sr = srunner_create(freshness_suite());
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_skip_exit(failed);
 }

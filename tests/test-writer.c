@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "epcache-private.h"
+#include "test-skip.h"
 
 #define NOBODY 65534
 /* Exit code of a child that could not set up what it needed. */
@@ -223,8 +224,7 @@ drop_to_nobody(void)
 static void
 skip(const char *test, const char *why)
 {
-	printf("%s: skipped part: %s\n", test, why);
-	fflush(stdout);
+	test_skip(test, why);
 }
 
 /* ------------------------------------------------ cache subdirectory */
@@ -512,6 +512,83 @@ fork_child(int (*fn)(void *), void *arg)
 		_exit(fn(arg));
 	return pid;
 }
+
+/* Nothing waits forever: a lock held elsewhere ends the wait at the
+ * bound (issue 14). flock locks belong to the open file description, so a
+ * second open in this process is "elsewhere". */
+START_TEST(test_lock_bounded)
+{
+	struct timespec t0, t1;
+	long long ms;
+	int cfd = open_cachedir(), fd, lfd = -1;
+
+	fd = openat(cfd, EP_CACHE_LOCK, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+
+	ck_assert_int_eq(ep_cache_lock_timeout(cfd, (uid_t)-1, (gid_t)-1, 0,
+					       &lfd),
+			 -EWOULDBLOCK);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(ep_cache_lock_timeout(cfd, (uid_t)-1, (gid_t)-1, 300,
+					       &lfd),
+			 -ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_eq(lfd, -1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000LL +
+	     (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	ck_assert_int_ge(ms, 300);
+	ck_assert_int_lt(ms, 3000);
+
+	/* released: taken at once */
+	ck_assert_int_eq(flock(fd, LOCK_UN), 0);
+	ck_assert_int_eq(ep_cache_lock_timeout(cfd, (uid_t)-1, (gid_t)-1, 0,
+					       &lfd),
+			 0);
+	ck_assert_int_ge(lfd, 0);
+	close(lfd);
+	close(fd);
+	close(cfd);
+}
+END_TEST
+
+/* An existing cache directory the readers would not trust is never
+ * used by a writer either. */
+START_TEST(test_cachedir_untrusted_refused)
+{
+	int cfd = -1;
+
+	ck_assert_int_eq(mkdirat(sitefd, EP_CACHE_SUBDIR, 0755), 0);
+	ck_assert_int_eq(fchmodat(sitefd, EP_CACHE_SUBDIR, 0775, 0), 0);
+	ck_assert_int_eq(ep_cachedir_open(sitefd, true, (uid_t)-1, (gid_t)-1,
+					  &cfd),
+			 -EPERM);
+	ck_assert_int_eq(cfd, -1);
+	ck_assert_int_eq(fchmodat(sitefd, EP_CACHE_SUBDIR, 0755, 0), 0);
+	ck_assert_int_eq(ep_cachedir_open(sitefd, true, (uid_t)-1, (gid_t)-1,
+					  &cfd),
+			 0);
+	close(cfd);
+}
+END_TEST
+
+START_TEST(test_read_file_max)
+{
+	char *data = NULL;
+	size_t len = 0;
+
+	ck_assert_int_eq(write_str(sitefd, "five", "hello"), 0);
+	ck_assert_int_eq(ep_read_file_at_max(sitefd, "five", 4, &data, &len,
+					     NULL),
+			 -EFBIG);
+	ck_assert_ptr_null(data);
+	ck_assert_int_eq(ep_read_file_at_max(sitefd, "five", 5, &data, &len,
+					     NULL),
+			 0);
+	ck_assert_uint_eq(len, 5);
+	free(data);
+}
+END_TEST
 
 START_TEST(test_lock_serialises)
 {
@@ -1096,6 +1173,9 @@ writer_suite(void)
 	tcase_add_test(tc, test_lock_fifo_refused);
 	tcase_add_test(tc, test_lock_sweeps_stale_temps);
 	tcase_add_test(tc, test_lock_serialises);
+	tcase_add_test(tc, test_lock_bounded);
+	tcase_add_test(tc, test_cachedir_untrusted_refused);
+	tcase_add_test(tc, test_read_file_max);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("write");
@@ -1140,10 +1220,11 @@ main(void)
 		perror("mkdtemp");
 		return EXIT_FAILURE;
 	}
+	test_skip_init();
 	sr = srunner_create(writer_suite());
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	remove_tree(base);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return test_skip_exit(failed);
 }

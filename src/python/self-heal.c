@@ -11,7 +11,9 @@
  * directory for a user, a directory we cannot write.
  *
  * This runs inside applications: it is quiet (no log, no exception), skips
- * fsync (a cache torn by a crash is seen as corrupt and rebuilt), and
+ * fsync (a cache torn by a crash is seen as corrupt and rebuilt), never
+ * waits for the rebuild lock (another process holding it is rebuilding,
+ * or is someone we must not wait for: healing is skipped), and
  * EPCACHE_NO_WRITE=1 turns it off.
  */
 #include "config.h"
@@ -97,7 +99,8 @@ epy_self_heal(const struct epcache_lookup *lookup)
 		(void)epcache_rebuild(ctx, *path ? path : ".",
 				      EPCACHE_MODE_MTIME,
 				      EPCACHE_REBUILD_IF_STALE |
-					      EPCACHE_REBUILD_NO_FSYNC,
+					      EPCACHE_REBUILD_NO_FSYNC |
+					      EPCACHE_REBUILD_NO_WAIT,
 				      NULL);
 	}
 	epcache_free(ctx);

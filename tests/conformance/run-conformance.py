@@ -34,7 +34,9 @@ temporary directory and tested the same way; nothing outside the temporary
 directory is ever written.
 
 Every comparison is one test; each failure prints its name and a diff.  The
-last line is "N passed, M failed"; the exit status is 0 iff M is 0.
+last line is "N passed, M failed, K skipped"; the exit status is 1 when
+M > 0 or fewer than --min-checks checks ran, else 77 (meson: SKIP) when a
+part was skipped (1 with CI=true), else 0.
 """
 
 import argparse
@@ -524,6 +526,8 @@ def main(argv):
     ap.add_argument("--exclude", help="skip tests whose name matches this regex")
     ap.add_argument("--no-bad", action="store_true", help="skip the bad-corpus checks")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--min-checks", type=int, default=1,
+                    help="fail when fewer checks than this ran (default 1)")
     ap.add_argument("--verbose", "-v", action="store_true")
     ap.add_argument("--tool-wrapper",
                     help="command to run both tools under, e.g. valgrind")
@@ -556,8 +560,20 @@ def main(argv):
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    print("%d passed, %d failed" % (results.passed, results.failed))
-    return 0 if results.failed == 0 else 1
+    ran = results.passed + results.failed
+    print("%d passed, %d failed, %d skipped" % (results.passed, results.failed,
+                                                len(results.skipped)))
+    if results.failed:
+        return 1
+    if ran < args.min_checks:
+        # an --only that matches nothing, a corpus that lost its cases:
+        # "0 passed, 0 failed" must not be green
+        print("FAIL: %d checks ran, fewer than the floor of %d" % (ran, args.min_checks))
+        return 1
+    if results.skipped:
+        print("skipped: %s" % ", ".join(results.skipped))
+        return 1 if os.environ.get("CI") == "true" else 77
+    return 0
 
 
 if __name__ == "__main__":

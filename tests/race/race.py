@@ -33,6 +33,14 @@ then see a half-written distribution and the site directory's mtime does not
 change when entry_points.txt appears afterwards, so only --mode strict (which
 also checks each distribution directory) can promise freshness there.
 
+--burst --coarse-fs: on a ramfs mount (coarse timestamps), every round
+creates one distribution right before the tool starts and another 0-4 ms
+after: when both land in one timestamp tick with the tool's first look
+between them, the second leaves the site's mtime unchanged and only the
+racy-timestamp rule makes the tool look again. Counted; fewer than
+--min-same-tick such rounds is a failure (on ext4 under Linux 6.13+,
+multigrain timestamps make them impossible).
+
 --mode trust is refused: that mode performs no freshness check by design.
 
 Prints the rounds, how often the cache was fresh or stale at check time
@@ -80,6 +88,19 @@ class Race:
         self.env = dict(os.environ)
         self.env.setdefault("PKGSYSTEM_ENABLE_FSYNC", "0")
         self.tmp = tempfile.mkdtemp(prefix="epcache-race-")
+        self.mounted = False
+        if args.coarse_fs:
+            # Linux 6.13+ gives ext4, xfs, btrfs and tmpfs "multigrain"
+            # timestamps: a change after someone stat()ed the inode gets a
+            # fine-grained, distinct mtime. There a second change in the
+            # same tick as the scan's stat is always visible, and the racy
+            # rule is never needed (the mutation stamp_is_racy -> false
+            # passed 1000/1000). ramfs still stamps with the coarse clock
+            # (a few ms), as every filesystem did before 6.13 and as NFS,
+            # FUSE and others still do: the rule is exercised only there.
+            subprocess.run(["mount", "-t", "ramfs", "-o", "mode=0755", "epcache-race",
+                            self.tmp], check=True)
+            self.mounted = True
         self.site = os.path.join(self.tmp, "site")
         self.stage = os.path.join(self.tmp, "stage")
         self.trash = os.path.join(self.tmp, "trash")
@@ -90,6 +111,7 @@ class Race:
         self.failed = 0
         self.counts = collections.Counter()
         self.landed = collections.Counter()
+        self.same_tick = 0
         self.update_cmd = [args.update] + (["--mode", args.mode] if args.mode else []) + [self.site]
 
     def fail(self, rnd, what, detail=""):
@@ -150,6 +172,17 @@ class Race:
         i = rnd
         actions = []   # (timing, delay, label, fn)
         t, dl = self.pick_timing()
+        if self.args.burst:
+            # Two changes within one timestamp tick (a few ms), the tool's
+            # first look at the directory between them: the second leaves
+            # the directory's mtime as the first set it, so only the racy
+            # rule (a stamp in the tick the scan began is uncertain) keeps
+            # the cache from being fresh without it.
+            i = 2 * rnd
+            actions.append(("before", 0.0, "create race_%05d" % (i + 1),
+                            self.prepare_create(i + 1)))
+            self.present.append(i + 1)
+            t, dl = "during", self.rng.uniform(0.0, self.args.burst_ms / 1000.0)
         actions.append((t, dl, "create race_%05d" % i, self.prepare_create(i)))
         removed = None
         if len(self.present) >= self.args.max_dists:
@@ -163,6 +196,7 @@ class Race:
         for tm, _, _, fn in actions:
             if tm == "before":
                 fn()
+        mtime_before = os.stat(self.site).st_mtime_ns if self.args.burst else None
         t0 = time.perf_counter()
         proc = subprocess.Popen(self.update_cmd, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, env=self.env)
@@ -172,8 +206,14 @@ class Race:
                 time.sleep(left)
             fn()
             if lbl.startswith("create"):
-                self.landed["tool still running" if proc.poll() is None
+                running = proc.poll() is None
+                self.landed["tool still running" if running
                             else "tool already exited"] += 1
+                # the danger the racy rule is for: the second change left
+                # the directory's mtime as the first one set it
+                if mtime_before is not None and running and \
+                        os.stat(self.site).st_mtime_ns == mtime_before:
+                    self.same_tick += 1
         try:
             _, err = proc.communicate(timeout=60)
             rc = proc.returncode
@@ -252,6 +292,12 @@ class Race:
                   % (t, self.counts[(t, "fresh")], self.counts[(t, "stale")]))
         print("  'during' creations that landed while the tool was still running: %d of %d"
               % (self.landed["tool still running"], sum(self.landed.values())))
+        if self.args.burst:
+            print("  bursts whose second creation left the site's mtime unchanged while the "
+                  "tool ran: %d (at least %d required)" % (self.same_tick, self.args.min_same_tick))
+            if self.same_tick < self.args.min_same_tick:
+                print("FAIL: too few same-tick bursts: the racy rule was not exercised")
+                self.failed += 1
         print("%d passed, %d failed" % (self.passed, self.failed))
         return 0 if self.failed == 0 else 1
 
@@ -271,6 +317,16 @@ def main(argv):
                     help="other distributions in the site (they make a scan take a while)")
     ap.add_argument("--max-dists", type=int, default=40,
                     help="race distributions kept in the site before old ones are removed")
+    ap.add_argument("--burst", action="store_true",
+                    help="each round: a creation right before the tool starts and another one "
+                         "0..--burst-ms after (both in one timestamp tick, often): catches a "
+                         "rebuild without the racy-timestamp rule")
+    ap.add_argument("--burst-ms", type=float, default=4.0)
+    ap.add_argument("--min-same-tick", type=int, default=10,
+                    help="with --burst: fail unless this many bursts put both creations "
+                         "in one timestamp tick while the tool ran")
+    ap.add_argument("--coarse-fs", action="store_true",
+                    help="run on a ramfs mount (root): timestamps from the coarse clock")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args(argv)
@@ -282,6 +338,9 @@ def main(argv):
         print("race: note: --in-place without --mode strict: a scan can list a distribution "
               "before its entry_points.txt exists, and writing that file later does not change "
               "the site directory's mtime, so misses are possible by design")
+    if args.coarse_fs and os.geteuid() != 0:
+        print("race: --coarse-fs mounts a ramfs: needs root")
+        return 1 if os.environ.get("CI") == "true" else 77
     if args.seed is None:
         args.seed = random.SystemRandom().randrange(1 << 32)
     args.query = os.path.abspath(args.query)
@@ -297,6 +356,8 @@ def main(argv):
         if args.keep:
             print("kept %s" % race.tmp)
         else:
+            if race.mounted:
+                subprocess.run(["umount", race.tmp])
             shutil.rmtree(race.tmp, ignore_errors=True)
 
 

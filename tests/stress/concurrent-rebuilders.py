@@ -94,7 +94,11 @@ def main():
         fcntl.flock(lock, fcntl.LOCK_UN)
         os.close(lock)
         rc = p.wait(timeout=60)
-        if waited and same and rc == 0 and q()[1] == q("--no-cache")[1]:
+        r = subprocess.run([args.query, "--path", site, "--status", "--format", "json"],
+                           capture_output=True, env=env)
+        st = json.loads(r.stdout)[0]["status"] if r.returncode == 0 else "error"
+        # the comparison below means something only with a fresh cache
+        if waited and same and rc == 0 and st == "fresh" and q()[1] == q("--no-cache")[1]:
             passed += 1
             print("serialised: a rebuild waited 0.5 s for a held lock, then succeeded")
         else:
@@ -102,6 +106,7 @@ def main():
 
         # 2. rounds of simultaneous rebuilders
         present = list(range(nxt))
+        late_fresh = late_rounds = 0
         for rnd in range(args.rounds):
             if len(present) > 30 and rng.random() < 0.5:
                 i = present.pop(rng.randrange(len(present)))
@@ -123,6 +128,7 @@ def main():
             procs = [subprocess.Popen(c, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                      for c in cmds]
             late = rng.random() < 0.5
+            late_rounds += late
             if late:
                 # one more install while they run; the writer that takes
                 # the lock last must see it (or the cache must be stale)
@@ -151,6 +157,14 @@ def main():
                 if st not in ("fresh", "stale"):
                     fail("round %d: after a late install the status is %s" % (rnd, st))
                     ok = False
+                # Before anything settles it: a cache the concurrent
+                # rebuilders left fresh must hold the late install.
+                if st == "fresh":
+                    late_fresh += 1
+                    a, b = q(), q("--no-cache")
+                    if a != b or a[0] != 0:
+                        fail("round %d: fresh after a late install, but not the live scan" % rnd)
+                        ok = False
                 subprocess.run([args.update, "-n", site], env=env, check=True)
             r = subprocess.run([args.query, "--path", site, "--status", "--format", "json"],
                                capture_output=True, env=env)
@@ -175,6 +189,12 @@ def main():
                 passed += 1
         print("rounds: %d, %d rebuilders at once, %d rebuilds; final cache == live scan, "
               "no debris in %d rounds" % (args.rounds, args.writers, rebuilds, passed - 1))
+        print("late installs: %d rounds; the concurrent rebuilders left the cache fresh in %d "
+              "of them (each compared with a live scan before any rebuild settled it; at "
+              "least %d required)" % (late_rounds, late_fresh, late_rounds // 3))
+        if late_fresh < late_rounds // 3:
+            failed += 1
+            print("FAIL too few fresh caches after a late install: that check hardly ran")
         print("%d passed, %d failed" % (passed, failed))
         return 0 if failed == 0 else 1
     finally:

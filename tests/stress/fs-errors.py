@@ -113,11 +113,13 @@ class T:
         extra = sorted(set(os.listdir(cd)) - {"entry-points.json", "lock"}) if os.path.isdir(cd) else []
         if extra:
             problems.append("debris: %s" % extra)
-        if old is not None:
-            rcs, st = self.query(site, "--status")
-            st = json.loads(st)[0]["status"] if rcs == 0 else "error"
-            if st != "stale":
-                problems.append("status %s (want stale)" % st)
+        rcs, st = self.query(site, "--status")
+        st = json.loads(st)[0]["status"] if rcs == 0 else "error"
+        # the comparison below relies on the reader scanning: the old
+        # cache stale, or none at all
+        want = "stale" if old is not None else "missing"
+        if st != want:
+            problems.append("status %s (want %s)" % (st, want))
         if self.query(site) != self.query(site, "--no-cache"):
             problems.append("reader answer differs from a live scan")
         return problems, err.strip()

@@ -14,7 +14,8 @@ step installs or removes exactly one distribution (renamed in from a
 staging directory, or out to a trash directory, as installers do), then
 runs update-entrypoints-cache; it makes --rebuilds such steps.  The answer
 (all groups, with distribution names and versions) of each of the 16
-states is computed first with `entrypoints-query --no-cache`.
+states is computed first with /usr/bin/python3's importlib.metadata
+(tests/conformance/importlib-dump.py).
 
 Each reader process (fork) loops over lookups through libepcache
 (ctypes: epcache_lookup_new, the path status, epcache_lookup_select of all
@@ -26,8 +27,14 @@ status must be fresh or stale (never corrupt, untrusted, missing) and a
 fresh answer must come from a state of that window too.  Readers go on
 until the writer is done and all of them together made --lookups lookups.
 
+Every --sample-every rebuilds the writer, with the directory still, checks
+that the cache is fresh and that three groups are answered exactly as
+importlib answers them, order included (the lookups above compare sorted).
+At least --min-fresh of all lookups must have found the cache fresh: a
+reader that never used its cache would otherwise pass.
+
 Prints lookups, statuses seen, rebuilds, and "N passed, M failed" (one test
-per lookup and per rebuild); exit status 0 iff M is 0.
+per lookup, per rebuild and per sample); exit status 0 iff M is 0.
 """
 
 import argparse
@@ -122,6 +129,37 @@ class Lib:
             L.epcache_lookup_free(lk)
 
 
+IMPORTLIB_DUMP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "conformance",
+                              "importlib-dump.py")
+
+
+def importlib_answer(site, group, env):
+    """/usr/bin/python3's importlib.metadata.entry_points() over [SITE]."""
+    cmd = ["/usr/bin/python3", "-S", "-I", IMPORTLIB_DUMP, "--path", site]
+    if group:
+        cmd += ["--group", group]
+    r = subprocess.run(cmd, capture_output=True, env=env, check=True)
+    return json.loads(r.stdout)
+
+
+def sample_check(args, site, env):
+    r = subprocess.run([args.query, "--path", site, "--status", "--format", "json"],
+                       capture_output=True, env=env)
+    status = json.loads(r.stdout)[0]["status"] if r.returncode == 0 else "exit %d" % r.returncode
+    if status != "fresh":
+        return "status %s right after a rebuild" % status
+    for group in ("console_scripts", "tog", "base"):
+        r = subprocess.run([args.query, "--path", site, "--group", group, "--format", "json"],
+                           capture_output=True, env=env)
+        mine = json.loads(r.stdout) if r.returncode == 0 else "exit %d" % r.returncode
+        ref = importlib_answer(site, group, env)
+        if mine != ref:
+            return "group %s differs from importlib (order included): %s vs %s" % (
+                group, [e["name"] for e in mine] if isinstance(mine, list) else mine,
+                [e["name"] for e in ref])
+    return None
+
+
 def reader(args, site, expected, step, done, counter, results, seed):
     lib = Lib(args.lib)
     rng = random.Random(seed)
@@ -169,6 +207,10 @@ def main():
     ap.add_argument("--base-dists", type=int, default=30)
     ap.add_argument("--mode", choices=["mtime", "strict"])
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--min-fresh", type=float, default=0.4,
+                    help="share of lookups that must have found the cache fresh")
+    ap.add_argument("--sample-every", type=int, default=50,
+                    help="every this many rebuilds, compare in order against importlib")
     args = ap.parse_args()
 
     env = dict(os.environ)
@@ -196,15 +238,15 @@ def main():
                     os.rename(where(toggles[b], was), where(toggles[b], on))
             return s
 
-        # The live-scan answer of each state, from the command-line reader.
+        # The answer of each state, from importlib.metadata itself (not
+        # from our own --no-cache scan, which would share our bugs).
         expected = {}
         cur = 0
         for s in range(NSTATES):
             cur = set_state(s, cur)
-            r = subprocess.run([args.query, "--path", site, "--no-cache", "--format", "json"],
-                               capture_output=True, env=env, check=True)
             expected[s] = tuple(sorted((e["group"], e["name"], e["value"], e["dist"]["name"] or "",
-                                 e["dist"]["version"] or "") for e in json.loads(r.stdout)))
+                                        e["dist"]["version"] or "")
+                                       for e in importlib_answer(site, None, env)))
         if len(set(expected.values())) != NSTATES:
             raise RuntimeError("the states' answers are not all different")
         cur = set_state(gray(0), cur)
@@ -223,6 +265,7 @@ def main():
 
         t0 = time.monotonic()
         first_fail = None
+        samples = 0
         for k in range(1, args.rebuilds + 1):
             # exactly one rename per step; then readers may see state k
             cur = set_state(gray(k), cur)
@@ -234,6 +277,17 @@ def main():
                 failed += 1
                 if first_fail is None:
                     first_fail = "rebuild %d exit %d: %s" % (k, r.returncode, r.stderr.decode(errors="replace"))
+            if k % args.sample_every == 0:
+                # A sample, in order: with the directory still, the cache
+                # must be fresh and answer each group exactly as importlib
+                # does, order included.
+                problem = sample_check(args, site, env)
+                samples += 1
+                if problem:
+                    failed += 1
+                    first_fail = first_fail or "sample at step %d: %s" % (k, problem)
+                else:
+                    passed += 1
         done.value = 1
         wall = time.monotonic() - t0
 
@@ -263,6 +317,19 @@ def main():
         if lookups < args.lookups:
             failed += 1
             print("FAIL only %d lookups" % lookups)
+        # A reader that never used its cache would pass every check above
+        # (a live scan is always right): a share of the lookups must have
+        # been answered from a fresh cache.
+        fresh = statuses.get("fresh", 0)
+        print("fresh lookups: %d of %d (%.0f%%, at least %.0f%% required); ordered samples "
+              "against importlib: %d" % (fresh, lookups, 100.0 * fresh / max(1, lookups),
+                                         100 * args.min_fresh, samples))
+        if fresh < args.min_fresh * lookups:
+            failed += 1
+            print("FAIL too few fresh lookups: the cache was hardly used")
+        if samples < args.rebuilds // args.sample_every:
+            failed += 1
+            print("FAIL only %d ordered samples" % samples)
         bad = sum(v for k, v in statuses.items() if k not in ("fresh", "stale"))
         print("parse failures (corrupt/untrusted/missing/errors): %d" % bad)
         print("%d passed, %d failed" % (passed, failed))
