@@ -47,6 +47,9 @@ struct epcache {
 	int lock_timeout_ms;
 	/* set by a rebuild for its scan, NULL otherwise (scanner.c) */
 	struct ep_scan_bounds *bounds;
+	/* the largest cache a rebuild writes: EP_CACHE_MAX_SIZE, what
+	 * readers accept (unit tests lower it) */
+	size_t max_cache_size;
 };
 
 void ep_log(struct epcache *ctx, enum epcache_log_priority prio,

@@ -39,6 +39,7 @@ epcache_new(void)
 	ctx->log_handler = default_log_handler;
 	ctx->log_priority = EPCACHE_LOG_WARNING;
 	ctx->lock_timeout_ms = EP_LOCK_TIMEOUT_DEFAULT_MS;
+	ctx->max_cache_size = EP_CACHE_MAX_SIZE;
 	return ctx;
 }
 

@@ -526,7 +526,7 @@ epcache_rebuild(struct epcache *ctx, const char *dir, enum epcache_mode mode,
 	rc = scan_stable(ctx, dir, sitefd, lockfd, mode, &reader, &prev,
 			 &scan, &head, &tail);
 	/* Readers must never be given what they reject (EP_CACHE_MAX_SIZE) */
-	if (rc == 0 && head.len + tail.len > (size_t)EP_CACHE_MAX_SIZE) {
+	if (rc == 0 && head.len + tail.len > ctx->max_cache_size) {
 		ep_log_warn(ctx, "%s: the cache would be %zu bytes, more than "
 			    "readers accept", dir, head.len + tail.len);
 		rc = -EFBIG;

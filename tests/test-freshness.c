@@ -704,6 +704,34 @@ START_TEST(test_untrusted_modes)
 }
 END_TEST
 
+/* The writer never writes a cache its readers would reject: a
+ * directory whose cache would be larger gets none (the old one goes
+ * too), and readers scan it. The limit is lowered here; the real one
+ * (EP_CACHE_MAX_SIZE) takes a gigabyte to reach. */
+START_TEST(test_cache_too_large_not_written)
+{
+	char *p = cache_path();
+	struct stat st;
+	bool rebuilt = true;
+
+	fx_dist(site, "a-1.dist-info", "a", "1", "[g]\na = a\n");
+	rebuild(EPCACHE_MODE_MTIME);
+	ck_assert_int_eq(stat(p, &st), 0);
+	fx_dist(site, "b-1.dist-info", "b", "1", "[g]\nb = b\n");
+	ctx->max_cache_size = (size_t)st.st_size - 1;
+	ck_assert_int_eq(epcache_rebuild(ctx, site, EPCACHE_MODE_MTIME, 0,
+					 &rebuilt),
+			 -EFBIG);
+	ck_assert(!rebuilt);
+	ck_assert_int_eq(stat(p, &st), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ctx->max_cache_size = EP_CACHE_MAX_SIZE;
+	rebuild(EPCACHE_MODE_MTIME);
+	ck_assert_int_eq(stat(p, &st), 0);
+	free(p);
+}
+END_TEST
+
 START_TEST(test_untrusted_owner)
 {
 	char *p = cache_path();
@@ -913,6 +941,7 @@ freshness_suite(void)
 	tcase_add_test(tc, test_reproducible_rebuild);
 	tcase_add_test(tc, test_untrusted_modes);
 	tcase_add_test(tc, test_untrusted_owner);
+	tcase_add_test(tc, test_cache_too_large_not_written);
 	tcase_add_test(tc, test_symlinked_cache_refused);
 	tcase_add_test(tc, test_corrupt_and_unknown_version);
 	tcase_add_test(tc, test_unwritable_dir_keeps_cache);

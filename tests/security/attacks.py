@@ -25,7 +25,9 @@ group       the same in a root-owned, group-writable directory whose
 lock        the user holds DIR/.epcache/lock: root's rebuild of DIR and of
             a second directory ends within the bound (--lock-timeout, and
             EPCACHE_LOCK_TIMEOUT), exit 2, a message naming DIR and the
-            lock, the second directory's cache written.
+            lock, the second directory's cache written. Root's Python
+            self-heal of a stale site-packages whose lock is held returns
+            at once (it skips healing), and heals once the lock is free.
 planted-dir in a root-owned group-writable directory, a group member
             replaces .epcache with their own directory and holds a lock in
             it: readers report `untrusted` (not `missing`), root's rebuild
@@ -388,6 +390,38 @@ class T:
                 os.kill(holder, 9)
                 os.waitpid(holder, 0)
 
+    def heal_no_wait(self):
+        """Self-heal never waits for the lock: it skips healing."""
+        if not self.args.module_dir:
+            return
+        import fcntl
+        site = self.new_site(name="site-packages", owner=(0, 0))
+        self.rebuild(site)
+        os.mkdir(os.path.join(site, "later-1.0.dist-info"))
+        write(os.path.join(site, "later-1.0.dist-info", "entry_points.txt"), "[g]\nlater_ep = m:f\n")
+        fd = os.open(os.path.join(site, ".epcache", "lock"), os.O_RDONLY)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        problems = []
+        try:
+            if self.status(site) != "stale":
+                problems.append("the cache is %s, not stale (nothing to heal)" % self.status(site))
+            rc, out, err, secs = self.python_heal(site, timeout=30)
+            if rc != 0:
+                problems.append("python exit %d: %s" % (rc, err.strip()[-300:]))
+            if secs > 3:
+                problems.append("took %.1f s: it waited for the lock" % secs)
+            if "later_ep" not in out:
+                problems.append("the answer lacks the new distribution: %s" % out.strip())
+            if self.status(site) != "stale":
+                problems.append("healed while the lock was held")
+        finally:
+            os.close(fd)
+        rc, out, err, secs = self.python_heal(site, timeout=30)
+        if self.status(site) != "fresh":
+            problems.append("control: not healed once the lock is free (the test proves nothing)")
+        self.result("lock: root's Python self-heal does not wait for a held lock; it skips "
+                    "healing and heals once the lock is free", problems)
+
     def planted_dir(self):
         name = "site-packages"
         site = self.new_site(name=name, owner=(0, self.gid), mode=0o775)
@@ -526,6 +560,7 @@ class T:
         self.leak()
         self.group()
         self.lock()
+        self.heal_no_wait()
         self.planted_dir()
         self.bounds()
         self.swap()
