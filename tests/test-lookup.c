@@ -71,9 +71,11 @@ answer_of(const char *const *paths, size_t n, unsigned flags, bool unsorted,
 
 	ck_assert_int_eq(epcache_lookup_new(ctx, paths, n, flags, &lk), 0);
 	if (unsorted)
-		ck_assert_int_eq(epcache_lookup_select_unsorted(lk, name, &sel), 0);
+		ck_assert_int_eq(
+			epcache_lookup_select_unsorted(lk, name, &sel), 0);
 	else
-		ck_assert_int_eq(epcache_lookup_select(lk, group, name, &sel), 0);
+		ck_assert_int_eq(
+			epcache_lookup_select(lk, group, name, &sel), 0);
 	for (size_t i = 0; i < epcache_selection_get_count(sel); i++) {
 		const struct epcache_entry *e = epcache_selection_get_entry(sel, i);
 		const char *dn = epcache_entry_get_dist_name(e);
@@ -221,7 +223,8 @@ START_TEST(test_all_groups_unsorted)
 		"[g]\nx = foo.x\n[c]\nfoo = foo:main\n[g]\nx2 = foo.x2\n");
 	/* shadowed by a's foo: nothing, wherever readdir puts it */
 	fx_dist(b, "FOO-2.0.dist-info", "FOO", "2.0", "[a]\nnever = n\n");
-	fx_dist(b, "bar-3.dist-info", "bar", "3", "[b]\nbar = bar\n[a]\nbb = bar.b\n");
+	fx_dist(b, "bar-3.dist-info", "bar", "3",
+		"[b]\nbar = bar\n[a]\nbb = bar.b\n");
 	live = answer_of(paths, 2, EPCACHE_LOOKUP_NO_CACHE, true, NULL, NULL);
 	ck_assert_str_eq(live, want);
 	rebuild(a);
@@ -248,8 +251,10 @@ START_TEST(test_unsorted_shadowed_in_directory)
 	const char *paths[] = {a};
 	char *live, *cached;
 
-	fx_dist(a, "dup-1.dist-info", "dup", "1", "[g]\nx = one\n[h]\ny = one\n");
-	fx_dist(a, "DUP-2.dist-info", "DUP", "2", "[g]\nx = two\n[h]\ny = two\n");
+	fx_dist(a, "dup-1.dist-info", "dup", "1",
+		"[g]\nx = one\n[h]\ny = one\n");
+	fx_dist(a, "DUP-2.dist-info", "DUP", "2",
+		"[g]\nx = two\n[h]\ny = two\n");
 	live = answer_of(paths, 1, EPCACHE_LOOKUP_NO_CACHE, true, NULL, NULL);
 	ck_assert(strcmp(live, "g x=one (dup 1)|h y=one (dup 1)|") == 0 ||
 		  strcmp(live, "g x=two (DUP 2)|h y=two (DUP 2)|") == 0);
@@ -423,8 +428,10 @@ START_TEST(test_invalid_arguments)
 	ck_assert_int_eq(epcache_lookup_new(ctx, paths, 1, 0x80, &lk), -EINVAL);
 	ck_assert_int_eq(epcache_lookup_new(ctx, paths, 0, 0, &lk), 0);
 	ck_assert_int_eq(epcache_lookup_select(lk, NULL, NULL, NULL), -EINVAL);
-	ck_assert_int_eq(epcache_lookup_select_unsorted(lk, NULL, NULL), -EINVAL);
-	ck_assert_int_eq(epcache_lookup_select_unsorted(NULL, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(epcache_lookup_select_unsorted(lk, NULL, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(epcache_lookup_select_unsorted(NULL, NULL, NULL),
+			 -EINVAL);
 	epcache_lookup_free(lk);
 	epcache_lookup_free(NULL);
 	epcache_selection_free(NULL);
