@@ -9,7 +9,10 @@
  * does, and asks here about one path entry at a time: only when that
  * entry's cache is fresh and trusted, and was read without a single
  * library message (a corrupt part, a line left out), are its rows
- * returned; otherwise None, and importlib's own code reads the entry. The
+ * returned; otherwise None, and importlib's own code reads the entry.
+ * With @check_warnings, False when the cache's writer left something out
+ * (importlib raises there, or keeps a NUL): the accelerator asks that
+ * once per cache file, as it reads the whole file. The
  * lookup is of that entry alone, so no other entry is scanned and no
  * cross-path rule is applied here: the accelerator applies importlib's
  * first-distribution-wins rule over everything the interpreter finds.
@@ -94,9 +97,10 @@ epy_accel_entry(PyObject *module, PyObject *args)
 	const char *g = NULL;
 	const char *p;
 	bool spoke = false;
-	int rc;
+	int check = 0, rc;
+	size_t warnings = 0;
 
-	if (!PyArg_ParseTuple(args, "OO:_accel_entry", &path, &group))
+	if (!PyArg_ParseTuple(args, "OO|p:_accel_entry", &path, &group, &check))
 		return NULL;
 	if (group != Py_None) {
 		Py_ssize_t len;
@@ -126,7 +130,9 @@ epy_accel_entry(PyObject *module, PyObject *args)
 	if (rc == 0 && epcache_lookup_get_path_status(lookup, 0) ==
 			       EPCACHE_STATUS_FRESH)
 		rc = epcache_lookup_select(lookup, g, NULL, &sel);
-	else if (rc == 0)
+	if (rc == 0 && sel && check)
+		rc = epcache_lookup_get_path_warnings(lookup, 0, &warnings);
+	else if (rc == 0 && !sel)
 		/* importlib answers for this entry; a stale cache of the
 		 * caller's own directory is rebuilt, by the module's rules */
 		epy_self_heal(lookup);
@@ -137,6 +143,10 @@ epy_accel_entry(PyObject *module, PyObject *args)
 	}
 	/* no answer from the cache: a failure, not fresh, or it fell back
 	 * to a scan on the way (status corrupt), or something was said */
+	if (rc == 0 && sel && !spoke && warnings) {
+		result = Py_NewRef(Py_False); /* fresh, but not importlib's */
+		goto out;
+	}
 	if (rc < 0 || !sel || spoke ||
 	    epcache_lookup_get_path_status(lookup, 0) != EPCACHE_STATUS_FRESH) {
 		result = Py_NewRef(Py_None);

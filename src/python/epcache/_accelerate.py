@@ -158,6 +158,8 @@ def _make(md, machinery, orig, accel_entry):
     distributions = md.distributions
     # root -> (importlib's Lookup of it, its names, normalized -> path)
     known = {}
+    # root -> (its cache file's identity, whether it is clean)
+    clean = {}
 
     def untouched():
         return (getattr(PathFinder, "find_distributions", None) is pf_find
@@ -196,8 +198,26 @@ def _make(md, machinery, orig, accel_entry):
         False (having appended nothing) when its cache is not used."""
         if type(root) is not str or root.lower().endswith(".egg"):
             return False
-        rows = accel_entry(root, group)
-        if rows is None:
+        # Whether the cache's writer left anything out (importlib raises
+        # there, or keeps a NUL) is asked once per cache file: that reads
+        # all of it. A rebuild renames a new file into place.
+        try:
+            st = os.stat(os.path.join(root or ".", ".epcache",
+                                      "entry-points.json"))
+            token = (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns,
+                     st.st_ctime_ns)
+        except (OSError, ValueError):
+            token = None
+        have = clean.get(root)
+        if token is not None and have is not None and have[0] == token:
+            if not have[1]:
+                return False
+            rows = accel_entry(root, group)
+        else:
+            rows = accel_entry(root, group, True)
+            if token is not None and rows is not None:
+                clean[root] = (token, rows is not False)
+        if rows is None or rows is False:
             return False
         try:
             names, first = names_of(root)
