@@ -109,6 +109,11 @@ def install(md=None):
         if getattr(md.entry_points, _MARK, False):
             return True
         import importlib.machinery as machinery
+        if not hasattr(machinery.PathFinder, "find_distributions"):
+            # the importlib_metadata backport took path discovery away
+            # from the stdlib (its _compat.disable_stdlib_finder()): the
+            # stdlib's entry_points() reads no directory, nothing to do
+            return False
         why = _check(md, machinery)
         if why:
             _warn(why)
