@@ -19,7 +19,8 @@ list), flake8 --version (python3 -m flake8: Debian's /usr/bin/flake8 is in
 another package), sphinx-build --version, keyring --list-backends,
 openstack command list (stevedore). Two things are not the program's
 answer and are normalised in both outputs alike: object addresses
-(0x...) and the collection time ("in 0.01s") in pytest's output, and the order of keyring's list, which is
+(0x...) and the collection time ("in 0.01s") in pytest's output, and the
+order of keyring's list, which is
 the iteration order of a set of classes (keyring.backend's _classes:
 hashed by id, so by where each class happened to be allocated; the test
 shows that order moving without the accelerator too). Exit status 0 iff
