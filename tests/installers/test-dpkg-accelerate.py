@@ -117,6 +117,7 @@ def test(a, tmp):
             name = alt.split()[0].split(":")[0] if alt.strip() else ""
             if name and name not in ours:
                 deps.add(name)
+
     def host_version(name):
         # python3-epcache depends on this host's python3 minor version
         r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", name],
