@@ -22,6 +22,13 @@ package from BUILDDIR/src/python (PYTHONPATH). Rows, medians of interleaved runs
                   default 300, interleaved), and the hook module's own
                   import time from -X importtime (median of 50): goal
                   <= 0.3 ms
+                  and, as noise does not change them, the instructions
+                  valgrind counts for `python3 -c pass` with and without
+                  the .pth (when valgrind is installed)
+  first call      the first entry_points(group='console_scripts') of a
+                  new process, timed inside it (median of RUNS*3
+                  processes), with and without: the work the accelerator
+                  replaces, without the noise of a whole process
   repeated calls  entry_points(group='console_scripts') called 300 times
                   in one process: per call, accelerated and importlib's
                   own, against one freshness check of the same path
@@ -173,6 +180,45 @@ class Bench:
                           "paired_median_diff_ms": statistics.median(diffs),
                           "hook_import_ms": imp_med, "goal_ms": 0.3})
 
+    def instructions(self):
+        if not shutil.which("valgrind"):
+            print("start-up instructions: valgrind is not installed")
+            return
+        counts = {}
+        for label, ub in (("without", self.ub_off), ("with", self.ub_on)):
+            r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                                PY, "-c", "pass"], env=self.env(userbase=ub),
+                               capture_output=True, text=True)
+            m = re.search(r"Collected : (\d+)", r.stderr)
+            counts[label] = int(m.group(1)) if m else None
+        if None in counts.values():
+            print("start-up instructions: valgrind gave no count")
+            return
+        d = counts["with"] - counts["without"]
+        print("start-up instructions (callgrind, python3 -c pass): %d without the .pth, %d with: "
+              "+%d (%.2f%% of the start)" % (counts["without"], counts["with"], d,
+                                             100.0 * d / counts["without"]))
+        self.rows.append({"what": "start-up instructions", "without": counts["without"],
+                          "with": counts["with"], "added": d})
+
+    def first_call(self):
+        code = ("import time, importlib.metadata as m; t = time.perf_counter(); "
+                "m.entry_points(group='console_scripts'); "
+                "print((time.perf_counter() - t) * 1e3)")
+        res = {}
+        for label, acc in (("without", False), ("with", True)):
+            vals = []
+            for _ in range(self.args.runs * 3):
+                r = subprocess.run([PY, "-c", code], env=self.env(acc), capture_output=True,
+                                   text=True)
+                vals.append(float(r.stdout))
+            res[label] = statistics.median(vals)
+        print("first entry_points(group='console_scripts') in a new process, timed inside: "
+              "%.2f ms without, %.2f ms with (the extension's import included): %.1fx"
+              % (res["without"], res["with"], res["without"] / res["with"]))
+        self.rows.append({"what": "first call in process", "without_ms": res["without"],
+                          "with_ms": res["with"]})
+
     def repeated(self):
         r = subprocess.run([PY, "-c", REPEAT, self.site], env=self.env(), capture_output=True,
                            text=True)
@@ -208,6 +254,8 @@ def main():
             len(os.listdir(b.site)), open("/proc/loadavg").read().split()[:3]))
         b.programs()
         b.startup()
+        b.instructions()
+        b.first_call()
         b.repeated()
     finally:
         subprocess.run(["umount", SITE])
