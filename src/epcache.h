@@ -208,6 +208,19 @@ const char *epcache_lookup_get_path_reason(const struct epcache_lookup *lookup,
 					   size_t idx);
 
 /**
+ * How many problems reading path entry @p idx's distributions gave: lines
+ * of entry_points.txt left out (where importlib.metadata raises, or keeps
+ * a NUL), unreadable files. For a cache in use, what its writer recorded
+ * (this reads the whole cache); else from a scan. Where it is not 0 the
+ * answer for that entry is not importlib's exactly (since EPCACHE_0.3).
+ *
+ * @return 0 with *@p count set, -EINVAL, -ENOMEM, -ENODATA when the cache
+ * does not say
+ */
+int epcache_lookup_get_path_warnings(struct epcache_lookup *lookup,
+				     size_t idx, size_t *count);
+
+/**
  * Select entry points, as importlib.metadata.entry_points(group=, name=).
  * With a group, entries come in importlib's order: path entry order, then
  * distribution order within a directory, then file order. Without a group,

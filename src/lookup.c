@@ -260,6 +260,41 @@ epcache_lookup_get_path_reason(const struct epcache_lookup *lk, size_t idx)
 	return idx < lk->n ? lk->p[idx].reason : NULL;
 }
 
+static int ensure_scanned(struct epcache_lookup *lk, struct ep_path *p);
+static int fall_back(struct epcache_lookup *lk, struct ep_path *p, int err);
+
+EP_EXPORT int
+epcache_lookup_get_path_warnings(struct epcache_lookup *lk, size_t idx,
+				 size_t *count)
+{
+	struct ep_path *p;
+	struct ep_scan dists;
+	int rc;
+
+	if (!lk || idx >= lk->n || !count)
+		return -EINVAL;
+	*count = 0;
+	p = &lk->p[idx];
+	if (p->dirfd < 0)
+		return 0;
+	if (p->use_cache) {
+		rc = ep_cache_read_dists(&p->cf, &dists);
+		if (rc == 0) {
+			for (size_t i = 0; i < dists.n; i++)
+				*count += dists.dists[i].n_warnings;
+		}
+		ep_scan_release(&dists);
+		if (rc == 0 || rc == -ENODATA)
+			return rc;
+		if ((rc = fall_back(lk, p, rc)) < 0)
+			return rc;
+	}
+	if ((rc = ensure_scanned(lk, p)) < 0)
+		return rc;
+	*count = p->scan.n_warnings;
+	return 0;
+}
+
 /*
  * An installer renaming a distribution in or out while the directory is
  * read can leave the scan with a mix of two states (a dist-info listed, its

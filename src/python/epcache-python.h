@@ -50,4 +50,7 @@ int epy_entry_point_matches(PyObject *ep, PyObject *params);
  */
 void epy_self_heal(const struct epcache_lookup *lookup);
 
+/* _epcache._accel_entry(path, group): accelerate.c */
+PyObject *epy_accel_entry(PyObject *module, PyObject *args);
+
 #endif /* EPCACHE_PYTHON_H */

@@ -469,6 +469,10 @@ static PyMethodDef module_methods[] = {
 	  "[(path entry, status, reason)]: whether each entry's cache is\n"
 	  "used ('fresh') and why not ('stale', 'missing', 'untrusted',\n"
 	  "'corrupt', 'unsupported')." },
+	{ "_accel_entry", (PyCFunction)epy_accel_entry, METH_VARARGS,
+	  "_accel_entry(path, group, check_warnings=False)\n\n"
+	  "For epcache._accelerate: [(normalized, name, value, group)] of\n"
+	  "one path entry, or None unless its cache is fresh and clean." },
 	{ NULL, NULL, 0, NULL },
 };
 

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * _accel_entry(): what one path entry contributes to
+ * importlib.metadata.entry_points(), for the accelerator
+ * (epcache/_accelerate.py) that answers importlib's own entry_points()
+ * from the caches.
+ *
+ * The accelerator walks sys.meta_path and the path itself, as importlib
+ * does, and asks here about one path entry at a time: only when that
+ * entry's cache is fresh and trusted, and was read without a single
+ * library message (a corrupt part, a line left out), are its rows
+ * returned; otherwise None, and importlib's own code reads the entry.
+ * With @check_warnings, False when the cache's writer left something out
+ * (importlib raises there, or keeps a NUL): the accelerator asks that
+ * once per cache file, as it reads the whole file. The
+ * lookup is of that entry alone, so no other entry is scanned and no
+ * cross-path rule is applied here: the accelerator applies importlib's
+ * first-distribution-wins rule over everything the interpreter finds.
+ * An entry whose cache is not used is self-healed as by entry_points()
+ * (self-heal.c: the caller's own stale caches only; EPCACHE_NO_WRITE).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "epcache-python.h"
+
+/* Any message at all makes the answer importlib's: the library only
+ * speaks when it left something out or fell back to a scan. */
+static void
+note_message(struct epcache *ctx, enum epcache_log_priority prio,
+	     void *userdata, const char *fmt, va_list args)
+	__attribute__((format(printf, 4, 0)));
+
+static void
+note_message(struct epcache *ctx, enum epcache_log_priority prio,
+	     void *userdata, const char *fmt, va_list args)
+{
+	*(bool *)userdata = true;
+}
+
+/* (normalized, name, value, group) per entry, in importlib's order. */
+static PyObject *
+rows_of(const struct epcache_selection *sel)
+{
+	size_t n = epcache_selection_get_count(sel);
+	PyObject *out = PyList_New((Py_ssize_t)n);
+	PyObject *norm = NULL, *group = NULL;
+	const char *norm_key = NULL, *group_key = NULL;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct epcache_entry *e = epcache_selection_get_entry(sel, i);
+		const char *nk = epcache_entry_get_dist_normalized_name(e);
+		const char *gk = epcache_entry_get_group(e);
+		PyObject *row;
+
+		/* one string object per distribution and per group run */
+		if (!norm || nk != norm_key) {
+			Py_XDECREF(norm);
+			if (!(norm = epy_str(nk)))
+				goto fail;
+			norm_key = nk;
+		}
+		if (!group || gk != group_key) {
+			Py_XDECREF(group);
+			if (!(group = epy_str(gk)))
+				goto fail;
+			group_key = gk;
+		}
+		row = Py_BuildValue("(ONNO)", norm,
+				    epy_str(epcache_entry_get_name(e)),
+				    epy_str(epcache_entry_get_value(e)), group);
+		if (!row)
+			goto fail;
+		PyList_SET_ITEM(out, (Py_ssize_t)i, row);
+	}
+	Py_XDECREF(norm);
+	Py_XDECREF(group);
+	return out;
+fail:
+	Py_XDECREF(norm);
+	Py_XDECREF(group);
+	Py_DECREF(out);
+	return NULL;
+}
+
+PyObject *
+epy_accel_entry(PyObject *module, PyObject *args)
+{
+	PyObject *path, *group = Py_None, *bytes = NULL, *result = NULL;
+	struct epcache *ctx = NULL;
+	struct epcache_lookup *lookup = NULL;
+	struct epcache_selection *sel = NULL;
+	const char *g = NULL;
+	const char *p;
+	bool spoke = false;
+	int check = 0, rc;
+	size_t warnings = 0;
+
+	if (!PyArg_ParseTuple(args, "OO|p:_accel_entry", &path, &group, &check))
+		return NULL;
+	if (group != Py_None) {
+		Py_ssize_t len;
+
+		if (!PyUnicode_Check(group))
+			Py_RETURN_NONE;
+		g = PyUnicode_AsUTF8AndSize(group, &len);
+		if (!g || (size_t)len != strlen(g)) {
+			PyErr_Clear(); /* importlib compares; let it */
+			Py_RETURN_NONE;
+		}
+	}
+	/* str only: importlib's FastPath handles anything else its way */
+	if (!PyUnicode_Check(path) || !PyUnicode_FSConverter(path, &bytes)) {
+		PyErr_Clear();
+		Py_RETURN_NONE;
+	}
+	p = PyBytes_AS_STRING(bytes);
+	if (!(ctx = epcache_new())) {
+		PyErr_NoMemory();
+		goto out;
+	}
+	epcache_set_log_handler(ctx, note_message, &spoke);
+	epcache_set_log_priority(ctx, EPCACHE_LOG_WARNING);
+	Py_BEGIN_ALLOW_THREADS
+	rc = epcache_lookup_new(ctx, &p, 1, 0, &lookup);
+	if (rc == 0 && epcache_lookup_get_path_status(lookup, 0) ==
+			       EPCACHE_STATUS_FRESH)
+		rc = epcache_lookup_select(lookup, g, NULL, &sel);
+	if (rc == 0 && sel && check)
+		rc = epcache_lookup_get_path_warnings(lookup, 0, &warnings);
+	else if (rc == 0 && !sel)
+		/* importlib answers for this entry; a stale cache of the
+		 * caller's own directory is rebuilt, by the module's rules */
+		epy_self_heal(lookup);
+	Py_END_ALLOW_THREADS
+	if (rc == -ENOMEM) {
+		PyErr_NoMemory();
+		goto out;
+	}
+	/* no answer from the cache: a failure, not fresh, or it fell back
+	 * to a scan on the way (status corrupt), or something was said */
+	if (rc == 0 && sel && !spoke && warnings) {
+		result = Py_NewRef(Py_False); /* fresh, but not importlib's */
+		goto out;
+	}
+	if (rc < 0 || !sel || spoke ||
+	    epcache_lookup_get_path_status(lookup, 0) != EPCACHE_STATUS_FRESH) {
+		result = Py_NewRef(Py_None);
+		goto out;
+	}
+	result = rows_of(sel);
+out:
+	epcache_selection_free(sel);
+	epcache_lookup_free(lookup);
+	epcache_free(ctx);
+	Py_XDECREF(bytes);
+	return result;
+}

@@ -1,0 +1,312 @@
+# SPDX-License-Identifier: MIT
+"""importlib.metadata.entry_points() itself, answered from the caches.
+
+install() replaces importlib.metadata.entry_points with a function that
+does what importlib's does -- chain(dist.entry_points for dist in
+unique(distributions())) then the selection -- walking the same finders
+of sys.meta_path with the same Context, but where the path finder would
+read a path entry whose cache is fresh and trusted, the entry's rows come
+from the cache (_epcache._accel_entry). The objects are importlib's own:
+EntryPoint (with .dist a PathDistribution of the distribution's
+directory), EntryPoints, SelectableGroups (3.10, 3.11). Everything else
+is importlib's own code: other finders, path entries without a fresh
+cache (zips, eggs, uncached or stale directories), distributions(),
+distribution(), version(), metadata(), requires(), files().
+
+It never raises while installing and gives importlib back untouched, with
+one RuntimeWarning, when the extension cannot be loaded or importlib's
+internals are not the ones this was written against. At call time, when
+something else has replaced a part of importlib it relies on (a test's
+monkeypatch, another finder's wrapper), or the selection is one it does
+not handle (module=, extras=, a value that is not a str), the call is
+importlib's own entry_points().
+"""
+import os
+import sys
+
+_MARK = "_epcache_accelerated"
+
+# co_names of the importlib functions whose behaviour this reproduces, as
+# in CPython 3.10-3.13: a change there means other semantics, maybe.
+_EXPECTED = {
+    "entry_points": {
+        ('operator', 'attrgetter', 'functools', 'partial', 'unique_everseen',
+         'itertools', 'chain', 'from_iterable', 'distributions',
+         'SelectableGroups', 'load', 'select'),
+        ('itertools', 'chain', 'from_iterable', '_unique', 'distributions',
+         'SelectableGroups', 'load', 'select'),
+        ('itertools', 'chain', 'from_iterable', '_unique', 'distributions',
+         'EntryPoints', 'select'),
+    },
+    "MetadataPathFinder._search_paths": {
+        ('Prepared', 'itertools', 'chain', 'from_iterable', 'map',
+         'FastPath'),
+    },
+    "MetadataPathFinder.find_distributions": {
+        ('_search_paths', 'name', 'path', 'map', 'PathDistribution'),
+    },
+    "PathFinder.find_distributions": {
+        ('importlib.metadata', 'MetadataPathFinder', 'find_distributions'),
+    },
+    "FastPath.search": {('lookup', 'mtime', 'search')},
+    "Distribution.entry_points": {
+        ('EntryPoints', '_from_text_for', 'read_text'),
+    },
+}
+
+
+def _warn(msg):
+    import warnings
+    warnings.warn("epcache accelerator not used: " + msg, RuntimeWarning,
+                  stacklevel=2)
+
+
+def _code_names(f):
+    return getattr(f, "__func__", f).__code__.co_names
+
+
+def _check(md, machinery):
+    """None when importlib.metadata is what this was written for, else
+    why not."""
+    if not (3, 10) <= sys.version_info[:2] <= (3, 13):
+        return "Python %d.%d is not 3.10-3.13" % sys.version_info[:2]
+    try:
+        funcs = {
+            "entry_points": md.entry_points,
+            "MetadataPathFinder._search_paths":
+                md.MetadataPathFinder._search_paths,
+            "MetadataPathFinder.find_distributions":
+                md.MetadataPathFinder.find_distributions,
+            "PathFinder.find_distributions":
+                machinery.PathFinder.find_distributions,
+            "FastPath.search": md.FastPath.search,
+            "Distribution.entry_points": md.Distribution.entry_points.fget,
+        }
+        for name in ("EntryPoint", "EntryPoints", "PathDistribution",
+                     "Prepared", "DistributionFinder"):
+            getattr(md, name)
+        md.EntryPoint._for
+        md.FastPath.lookup
+        md.FastPath.mtime
+        if sys.version_info < (3, 12):
+            md.SelectableGroups.load
+        for label, f in funcs.items():
+            if _code_names(f) not in _EXPECTED[label]:
+                return "importlib.metadata's %s is not the one expected" % (
+                    label)
+    except Exception as e:  # an attribute gone, not a function...
+        return "importlib.metadata's internals changed (%s: %s)" % (
+            type(e).__name__, e)
+    return None
+
+
+def install(md=None):
+    """Put the accelerator behind importlib.metadata.entry_points. True
+    when it is (or already was) in place; never raises."""
+    try:
+        if md is None:
+            import importlib.metadata as md
+        if getattr(md.entry_points, _MARK, False):
+            return True
+        import importlib.machinery as machinery
+        if not hasattr(machinery.PathFinder, "find_distributions"):
+            # the importlib_metadata backport took path discovery away
+            # from the stdlib (its _compat.disable_stdlib_finder()): the
+            # stdlib's entry_points() reads no directory, nothing to do
+            return False
+        why = _check(md, machinery)
+        if why:
+            _warn(why)
+            return False
+        try:
+            from ._epcache import _accel_entry
+        except Exception as e:
+            _warn("cannot load the epcache extension (%s: %s)" % (
+                type(e).__name__, e))
+            return False
+        md.entry_points = _make(md, machinery, md.entry_points, _accel_entry)
+        return True
+    except Exception as e:  # never into the caller
+        try:
+            _warn("%s: %s" % (type(e).__name__, e))
+        except Exception:
+            pass
+        return False
+
+
+def uninstall(md=None):
+    """Give importlib.metadata its own entry_points back."""
+    if md is None:
+        import importlib.metadata as md
+    orig = getattr(md.entry_points, "__wrapped__", None)
+    if getattr(md.entry_points, _MARK, False) and orig is not None:
+        md.entry_points = orig
+
+
+def _make(md, machinery, orig, accel_entry):
+    EntryPoint = md.EntryPoint
+    EntryPoints = md.EntryPoints
+    PathDistribution = md.PathDistribution
+    FastPath = md.FastPath
+    Prepared = md.Prepared
+    Context = md.DistributionFinder.Context
+    MPF = md.MetadataPathFinder
+    PathFinder = machinery.PathFinder
+    selectable = sys.version_info < (3, 12)
+    SelectableGroups = md.SelectableGroups if selectable else None
+    # what must still be in place at call time
+    pf_find = PathFinder.find_distributions
+    mpf_find = MPF.find_distributions.__func__
+    mpf_search = MPF._search_paths.__func__
+    fp_search = FastPath.search
+    dist_eps = md.Distribution.__dict__["entry_points"]
+    distributions = md.distributions
+    # root -> (importlib's Lookup of it, its names, normalized -> path)
+    known = {}
+    # root -> (its cache file's identity, whether it is clean)
+    clean = {}
+
+    def untouched():
+        return (getattr(PathFinder, "find_distributions", None) is pf_find
+                and getattr(MPF.find_distributions, "__func__", None)
+                is mpf_find
+                and getattr(MPF._search_paths, "__func__", None)
+                is mpf_search
+                and FastPath.search is fp_search
+                and md.Distribution.__dict__.get("entry_points") is dist_eps
+                and md.distributions is distributions
+                and md.EntryPoint is EntryPoint
+                and md.PathDistribution is PathDistribution)
+
+    def names_of(root):
+        """importlib's own view of the entry (its Lookup, cached by it
+        per mtime): the normalized names of its distributions and the
+        directory of the first of each, as unique() would keep it."""
+        fp = FastPath(root)
+        lookup = fp.lookup(fp.mtime)
+        have = known.get(root)
+        if have is not None and have[0] is lookup:
+            return have[1], have[2]
+        first = {}
+        for paths in lookup.infos.values():
+            for p in paths:
+                first.setdefault(PathDistribution(p)._normalized_name, p)
+        for paths in lookup.eggs.values():
+            for p in paths:
+                first.setdefault(PathDistribution(p)._normalized_name, p)
+        names = frozenset(first)
+        known[root] = (lookup, names, first)
+        return names, first
+
+    def from_cache(root, group, name, seen, out):
+        """Append what the path entry @root contributes from its cache;
+        False (having appended nothing) when its cache is not used."""
+        if type(root) is not str or root.lower().endswith(".egg"):
+            return False
+        # Whether the cache's writer left anything out (importlib raises
+        # there, or keeps a NUL) is asked once per cache file: that reads
+        # all of it. A rebuild renames a new file into place.
+        try:
+            st = os.stat(os.path.join(root or ".", ".epcache",
+                                      "entry-points.json"))
+            token = (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns,
+                     st.st_ctime_ns)
+        except (OSError, ValueError):
+            token = None
+        have = clean.get(root)
+        if token is not None and have is not None and have[0] == token:
+            if not have[1]:
+                return False
+            rows = accel_entry(root, group)
+        else:
+            rows = accel_entry(root, group, True)
+            if token is not None and rows is not None:
+                clean[root] = (token, rows is not False)
+        if rows is None or rows is False:
+            return False
+        try:
+            names, first = names_of(root)
+        except Exception:
+            return False  # importlib's own code will say what is wrong
+        picked = []
+        dists = {}  # one PathDistribution per distribution, as importlib
+        dist_norm = None
+        dist = None
+        for norm, ep_name, value, ep_group in rows:
+            if norm is not dist_norm:
+                dist_norm = norm
+                dist = dists.get(norm)
+                if dist is None:
+                    path = first.get(norm)
+                    if path is None:
+                        return False  # changed under us: importlib's
+                    dist = dists[norm] = (
+                        False if norm in seen else PathDistribution(path))
+            if dist is False or (name is not None and ep_name != name):
+                continue
+            picked.append(EntryPoint(ep_name, value, ep_group)._for(dist))
+        out.extend(picked)
+        seen.update(names)
+        return True
+
+    def from_dists(dists, params, seen, out):
+        for dist in dists:
+            norm = dist._normalized_name
+            if norm in seen:
+                continue
+            seen.add(norm)
+            if params:
+                out.extend(ep for ep in dist.entry_points
+                           if ep.matches(**params))
+            else:
+                out.extend(dist.entry_points)
+
+    def entry_points(**params):
+        for k, v in params.items():
+            if k not in ("group", "name") or type(v) is not str:
+                return orig(**params)
+        # 3.12+ keeps each distribution's file order across groups, which
+        # a cache's group parts do not record: there, a group is needed
+        if (not selectable and "group" not in params) or not untouched():
+            return orig(**params)
+        group = params.get("group")
+        name = params.get("name")
+        out = []
+        seen = set()
+        context = Context()
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_distributions", None)
+            if find is None:
+                continue
+            if find is not pf_find:
+                from_dists(find(context), params, seen, out)
+                continue
+            prepared = Prepared(None)
+            for root in context.path:
+                if not from_cache(root, group, name, seen, out):
+                    from_dists(map(PathDistribution,
+                                   FastPath(root).search(prepared)),
+                               params, seen, out)
+        if not params:
+            return SelectableGroups.load(out)
+        if selectable and group is None:
+            # SelectableGroups.select(): by group, each in path order
+            out.sort(key=_by_group)
+        return EntryPoints(out)
+
+    entry_points.__wrapped__ = orig
+    entry_points.__doc__ = orig.__doc__
+    entry_points.__name__ = orig.__name__
+    entry_points.__qualname__ = orig.__qualname__
+    entry_points.__module__ = orig.__module__
+    setattr(entry_points, _MARK, True)
+    return entry_points
+
+
+def _by_group(ep):
+    return ep.group
+
+
+def disabled():
+    """EPCACHE_NO_ACCELERATE set to anything but '' or '0'."""
+    return os.environ.get("EPCACHE_NO_ACCELERATE", "") not in ("", "0")

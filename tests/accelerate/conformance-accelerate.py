@@ -1,0 +1,262 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""The accelerator against the interpreter's own importlib.metadata, over
+the whole conformance corpus (and a copy of /usr/lib/python3/dist-packages):
+for every path list, sys.path is the list and importlib.metadata's own
+entry_points() -- all groups, every group, the name queries -- is called
+with the accelerator installed (epcache.accelerate()) and without it
+(importlib's function, kept as __wrapped__). The answers must be the
+same: the result's type, and per entry point its type, name, value,
+group, the type and directory of its .dist, and which entry points share
+one .dist object; an exception must be the same exception. With the
+caches absent, fresh (where the cache must have been used: no
+entry_points.txt read in a path list of cached directories), stale
+(EPCACHE_NO_WRITE=1) and stale then healed by the accelerator.
+
+    conformance-accelerate.py --module-dir BUILD/src/python \
+        --update BUILD/src/update-entrypoints-cache --query BUILD/src/entrypoints-query \
+        [--no-real] [--only REGEX]
+
+Last line "N passed, M failed"; exit status 0 iff M is 0.
+"""
+import argparse
+import importlib.util
+import os
+import shutil
+import sys
+import tempfile
+
+import importlib.metadata as md
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONF = os.path.join(HERE, "..", "conformance", "run-conformance.py")
+
+
+def load_run_conformance():
+    spec = importlib.util.spec_from_file_location("run_conformance", CONF)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+rc = load_run_conformance()
+
+
+def rep_eps(eps):
+    dists = []
+    out = [type(eps).__qualname__]
+    for ep in eps:
+        d = ep.dist
+        for i, seen in enumerate(dists):
+            if seen is d:
+                share = i
+                break
+        else:
+            share = len(dists)
+            dists.append(d)
+        out.append((type(ep).__qualname__, type(ep).__module__, ep.name,
+                    ep.value, ep.group, type(d).__qualname__,
+                    str(getattr(d, "_path", None)), share))
+    return out
+
+
+def rep(call):
+    try:
+        r = call()
+    except Exception as e:
+        return ("raised", type(e).__qualname__, str(e))
+    if isinstance(r, dict):  # SelectableGroups
+        return [type(r).__qualname__] + [(g, rep_eps(v)) for g, v in r.items()]
+    return rep_eps(r)
+
+
+def clean_cache(d):
+    """The cache of @d records no problem in any distribution (read as
+    src/cache-format.md says): the accelerator must use it. Where it does
+    record one, importlib reads the directory."""
+    import json
+    try:
+        with open(os.path.join(d, ".epcache", "entry-points.json"), "rb") as f:
+            c = json.loads(f.read().decode("utf-8", "surrogatepass"))
+    except (OSError, ValueError):
+        return False
+    return all(r["warnings"] == 0 for r in c["data"]["distributions"])
+
+
+class Counter:
+    """Counts what the accelerator read: entry_points.txt files (through
+    importlib's own Distribution.read_text) and cache hits."""
+
+    def __init__(self, ext):
+        self.reads = 0
+        self.hits = 0
+        self.ext = ext
+        self.accel = ext._accel_entry
+        self.read_text = md.PathDistribution.read_text
+        counter = self
+
+        def read_text(dist, filename):
+            if filename == "entry_points.txt":
+                counter.reads += 1
+            return counter.read_text(dist, filename)
+
+        def accel(*args):
+            r = counter.accel(*args)
+            if r:
+                counter.hits += 1
+            return r
+        self.patched_read_text = read_text
+        self.patched_accel = accel
+
+    def __enter__(self):
+        self.reads = self.hits = 0
+        md.PathDistribution.read_text = self.patched_read_text
+        return self
+
+    def __exit__(self, *a):
+        md.PathDistribution.read_text = self.read_text
+
+
+class Conformance:
+    def __init__(self, args):
+        self.args = args
+        ns = argparse.Namespace(query=args.query, update=args.update,
+                                python=sys.executable, jobs=2,
+                                tool_wrapper=None, real=args.real)
+        self.env = rc.Env(ns)
+        self.results = rc.Results(False, args.only, None)
+        self.tmp = tempfile.mkdtemp(prefix="epcache-accel-conformance-")
+        self.suite = rc.Suite(self.env, self.results, self.tmp, ns)
+
+    def queries(self, paths):
+        saved = sys.path[:]
+        sys.path[:] = paths
+        try:
+            groups = self.orig().groups
+        except Exception:
+            groups = []
+        finally:
+            sys.path[:] = saved
+        groups = sorted(set(groups) | set(rc.EXTRA_GROUPS))
+        return ([(None, None)] + [(g, None) for g in groups]
+                + rc.NAME_QUERIES)
+
+    def compare(self, label, lists, cached=False):
+        for plname, paths in lists.items():
+            qs = self.queries(paths)
+            all_cached = cached and all(
+                os.path.normpath(p) in self.dirs and clean_cache(p) and
+                not p.lower().rstrip("/").endswith(".egg") for p in paths)
+            for g, n in qs:
+                name = "%s/%s/%s" % (label, plname, rc.q_desc((g, n)))
+                if not self.results.wanted(name):
+                    continue
+                params = {}
+                if g is not None:
+                    params["group"] = g
+                if n is not None:
+                    params["name"] = n
+                saved = sys.path[:]
+                sys.path[:] = paths
+                try:
+                    want = rep(lambda: self.orig(**params))
+                    with self.counter as c:
+                        got = rep(lambda: md.entry_points(**params))
+                finally:
+                    sys.path[:] = saved
+                if got != want:
+                    self.results.add(name, False, "paths %s\nimportlib %r\naccelerated %r" % (
+                        ascii(paths), want, got))
+                    continue
+                if all_cached and c.reads:
+                    self.results.add(name, False, "%d entry_points.txt read: cache not used"
+                                     % c.reads)
+                    continue
+                self.results.add(name, True)
+                self.hits += c.hits
+
+    def run(self):
+        sys.path.insert(0, os.path.abspath(self.args.module_dir))
+        import epcache
+        from epcache import _epcache
+        self.counter = Counter(_epcache)
+        # the accelerator takes the extension's function when installed
+        _epcache._accel_entry = self.counter.patched_accel
+        self.results.add("install", epcache.accelerate() is True)
+        self.results.add("installed", getattr(md.entry_points, "_epcache_accelerated", False))
+        self.orig = md.entry_points.__wrapped__
+        self.hits = 0
+
+        s = self.suite
+        root = os.path.join(self.tmp, "corpus")
+        manifest = s.gen_corpus(root, verify=False)
+        ab = lambda rel: os.path.join(root, rel)  # noqa: E731
+        lists = {n: [ab(p) for p in ps] for n, ps in manifest["path_lists"].items()}
+        dirs = [ab(d) for d in manifest["cache_dirs"]]
+        if self.args.real:
+            why = s.copy_real(root)
+            if why:
+                self.results.add("real dist-packages", False, why)
+            else:
+                rs = ab("real/dist-packages")
+                lists.update({"real": [rs], "real+a": [rs, ab("good/a")],
+                              "b+real": [ab("good/b"), rs]})
+                dirs.append(rs)
+        self.dirs = {os.path.normpath(d) for d in dirs}
+
+        os.environ["EPCACHE_NO_WRITE"] = "1"
+        self.compare("absent", lists)
+        self.results.add("absent/no-cache-used", self.hits == 0, "%d hits" % self.hits)
+        s.mark("absent")
+
+        code, out, err = self.env.run([self.env.update, "--mode", "mtime"] + dirs, timeout=300)
+        self.results.add("update", code == 0, rc.short(err))
+        self.hits = 0
+        self.compare("fresh", lists, cached=True)
+        self.results.add("fresh/cache-used", self.hits > 100, "%d hits" % self.hits)
+        s.mark("fresh")
+
+        s.mutate(root, "add-remove")
+        if ab("real/dist-packages") in dirs:
+            s.mutate(root, "real")
+        self.compare("stale", lists)
+        s.mark("stale (EPCACHE_NO_WRITE=1)")
+
+        # the accelerator's calls heal what they found stale (root owns
+        # the corpus and runs this), and stay importlib's throughout
+        del os.environ["EPCACHE_NO_WRITE"]
+        self.compare("healing", lists)
+        os.environ["EPCACHE_NO_WRITE"] = "1"
+        self.hits = 0
+        self.compare("healed", lists)
+        self.results.add("healed/cache-used", self.hits > 100, "%d hits" % self.hits)
+        s.mark("stale, healed by the accelerator")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--module-dir", required=True)
+    ap.add_argument("--update", required=True)
+    ap.add_argument("--query", required=True)
+    ap.add_argument("--no-real", dest="real", action="store_false")
+    ap.add_argument("--only")
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+    os.environ.setdefault("PKGSYSTEM_ENABLE_FSYNC", "0")
+    c = Conformance(args)
+    try:
+        c.run()
+    except RuntimeError as e:
+        c.results.add("harness", False, str(e))
+    finally:
+        c.suite.pool.shutdown()
+        if args.keep:
+            print("kept %s" % c.tmp)
+        else:
+            shutil.rmtree(c.tmp, ignore_errors=True)
+    print("%d passed, %d failed" % (c.results.passed, c.results.failed))
+    return 0 if c.results.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

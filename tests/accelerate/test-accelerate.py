@@ -1,0 +1,354 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""The accelerator's interface and safety rules, each in interpreters
+started the way programs are: the start-up hook (epcache-accelerate.pth and
+_epcache_accelerate.py) in a user site (PYTHONUSERBASE), the build's
+epcache package on PYTHONPATH, a fixture site after it.
+
+    test-accelerate.py --module-dir BUILD/src/python --update BUILD/src/update-entrypoints-cache
+
+Exit status 0 iff every check passed.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+import sitegen  # noqa: E402
+
+PY = sys.executable
+MARK = "_epcache_accelerated"
+
+# Printed by the probes: importlib's answers in a comparable form.
+DUMP = r'''
+import importlib.metadata as md, json, sys, warnings
+def dump_eps(eps):
+    return [type(eps).__name__] + [[type(e).__name__, e.name, e.value, e.group,
+            type(e.dist).__name__, str(e.dist._path)] for e in eps]
+def answers():
+    out = {}
+    allg = md.entry_points()
+    out["all"] = [type(allg).__name__] + sorted(
+        (g, dump_eps(allg.select(group=g))) for g in allg.groups)
+    for g in ("fx.plugins", "console_scripts", "fx.none"):
+        out[g] = dump_eps(md.entry_points(group=g))
+    out["name"] = dump_eps(md.entry_points(name="alpha"))
+    out["dists"] = [str(d._path) for d in md.distributions()]
+    out["version"] = md.version("fx-alpha")
+    out["meta"] = md.metadata("fx-alpha")["Name"]
+    out["requires"] = md.requires("fx-alpha")
+    out["files"] = [str(f) for f in md.files("fx-alpha")]
+    out["dist"] = str(md.distribution("fx-beta")._path)
+    return out
+'''
+
+
+class T:
+    def __init__(self, args):
+        self.tmp = tempfile.mkdtemp(prefix="epcache-accel-test-")
+        self.module_dir = os.path.abspath(args.module_dir)
+        self.update = args.update
+        self.passed = self.failed = 0
+        self.userbase = os.path.join(self.tmp, "userbase")
+        self.usersite = os.path.join(self.userbase, "lib", "python%d.%d" % sys.version_info[:2],
+                                     "site-packages")
+        os.makedirs(self.usersite)
+        for f in ("epcache-accelerate.pth", "_epcache_accelerate.py"):
+            shutil.copy(os.path.join(self.module_dir, "accelerate-hook", f), self.usersite)
+        self.site = self.make_site(os.path.join(self.tmp, "fx", "site-packages"))
+
+    def make_site(self, site):
+        os.makedirs(site)
+        d = sitegen.dist(site, "fx_alpha-1.0.dist-info", "fx-alpha", "1.0",
+                         {"fx.plugins": ["alpha = fxmod:thing", "beta = fxmod:other [x]"],
+                          "console_scripts": ["fx-alpha = fxmod:main"]})
+        with open(os.path.join(d, "METADATA"), "a") as f:
+            f.write("Requires-Dist: something (>=1)\n")
+        with open(os.path.join(d, "RECORD"), "w") as f:
+            f.write("fxmod.py,,\nfx_alpha-1.0.dist-info/METADATA,,\n")
+        sitegen.dist(site, "fx_beta-2.0.dist-info", "fx-beta", "2.0",
+                     {"console_scripts": ["fx-beta = fxmod:main"],
+                      "fx.plugins": ["zeta = fxmod:zeta"]})
+        sitegen.dist(site, "fx_noeps-1.0.dist-info", "fx-noeps", "1.0")
+        with open(os.path.join(site, "fxmod.py"), "w") as f:
+            f.write("thing = 'THING'\nother = 'OTHER'\nzeta = 1\ndef main(): pass\n")
+        return site
+
+    def build_cache(self, site):
+        r = subprocess.run([self.update, site], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr)
+
+    def env(self, **extra):
+        e = {"PATH": "/usr/bin:/bin", "HOME": self.tmp, "LANG": "C.UTF-8",
+             "PYTHONUSERBASE": self.userbase, "EPCACHE_NO_WRITE": "1",
+             "PYTHONPATH": os.pathsep.join([self.module_dir, self.site])}
+        for k, v in extra.items():
+            if v is None:
+                e.pop(k, None)
+            else:
+                e[k] = v
+        return e
+
+    def py(self, code, *args, **env):
+        r = subprocess.run([PY, "-c", code] + list(args), env=self.env(**env),
+                           capture_output=True, text=True, timeout=120)
+        return r
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print("ok   %s" % name)
+        else:
+            self.failed += 1
+            print("FAIL %s" % name)
+            for line in str(detail).splitlines()[:30]:
+                print("     %s" % line)
+
+    # ------------------------------------------------------------ checks
+
+    def test_startup_is_lazy(self):
+        r = self.py("import sys\n"
+                    "print([type(f).__name__ for f in sys.meta_path]"
+                    ".count('EpcacheAccelerateHook'),"
+                    " 'epcache' in sys.modules, 'epcache._epcache' in sys.modules,"
+                    " 'importlib.metadata' in sys.modules)")
+        self.check("start-up: only the hook, no epcache, no extension",
+                   r.stdout == "1 False False False\n",
+                   r.stdout + r.stderr)
+        r = self.py("import sys, importlib.metadata as md\n"
+                    "print(getattr(md.entry_points, %r, False),"
+                    " any(type(f).__name__ == 'EpcacheAccelerateHook' for f in sys.meta_path),"
+                    " type(md.__loader__).__name__, 'exec_module' in vars(md.__loader__))" % MARK)
+        self.check("importing importlib.metadata installs it, the hook leaves",
+                   r.stdout == "True False SourceFileLoader False\n" and not r.stderr,
+                   r.stdout + r.stderr)
+        r = self.py("import sys, importlib.metadata as md\n"
+                    "print(getattr(md.entry_points, %r, False),"
+                    " [type(f).__name__ for f in sys.meta_path])" % MARK,
+                    EPCACHE_NO_ACCELERATE="1")
+        self.check("EPCACHE_NO_ACCELERATE=1: nothing installed",
+                   r.stdout.startswith("False [") and "Epcache" not in r.stdout
+                   and not r.stderr, r.stdout + r.stderr)
+
+    def test_objects(self):
+        self.build_cache(self.site)
+        code = r'''
+import importlib.metadata as md, sys
+assert getattr(md.entry_points, "_epcache_accelerated", False)
+reads = []
+orig_read = md.PathDistribution.read_text
+def read_text(self, name):
+    reads.append(name)
+    return orig_read(self, name)
+md.PathDistribution.read_text = read_text
+eps = md.entry_points(group="fx.plugins")
+print(reads == [], type(eps) is md.EntryPoints, len(eps), eps.names == {"alpha", "beta", "zeta"})
+ep = eps["alpha"]
+print(type(ep) is md.EntryPoint, type(ep.dist) is md.PathDistribution,
+      isinstance(ep.dist, md.Distribution))
+print(ep.load(), eps["beta"].load(), eps["beta"].extras, ep.module, ep.attr)
+print(ep.dist.name, ep.dist.version, ep.dist.metadata["Name"],
+      ep.dist.requires, [str(f) for f in ep.dist.files])
+print(ep.dist.read_text("METADATA").splitlines()[1], ep.dist.locate_file("fxmod.py").name)
+print(ep.dist is eps["beta"].dist)
+allg = md.entry_points()
+print(type(allg) is md.SelectableGroups if sys.version_info < (3, 12) else
+      type(allg) is md.EntryPoints)
+print(ep == md.EntryPoint("alpha", "fxmod:thing", "fx.plugins"),
+      {"console_scripts", "fx.plugins"} <= set(allg.groups))
+'''
+        r = self.py(code)
+        want = ("True True 3 True\n"
+                "True True True\n"
+                "THING OTHER ['x'] fxmod thing\n"
+                "fx-alpha 1.0 fx-alpha ['something (>=1)'] "
+                "['fxmod.py', 'fx_alpha-1.0.dist-info/METADATA']\n"
+                "Name: fx-alpha fxmod.py\n"
+                "True\n"
+                "True\n"
+                "True True\n")
+        self.check("importlib's own objects; files read only when asked", r.stdout == want,
+                   "got:\n%s\nwant:\n%s\n%s" % (r.stdout, want, r.stderr))
+
+    def answers(self, **env):
+        r = self.py(DUMP + "print(json.dumps(answers()))", **env)
+        try:
+            return json.loads(r.stdout), r.stderr
+        except ValueError:
+            return None, r.stdout + r.stderr
+
+    def test_same_answers(self):
+        self.build_cache(self.site)
+        on, err_on = self.answers()
+        off, err_off = self.answers(EPCACHE_NO_ACCELERATE="1")
+        self.check("fresh cache: every answer as importlib's", on == off and on is not None
+                   and not err_on, differ(on, off, err_on + err_off))
+        # repeated calls in one process: the same, from the cache each time
+        code = r'''
+import importlib.metadata as md
+from epcache import _epcache
+first = md.entry_points(group="fx.plugins")
+print(all(md.entry_points(group="fx.plugins") == first for _ in range(200)))
+print(_epcache._accel_entry(__import__("sys").argv[1], "fx.plugins") is not None)
+'''
+        r = self.py(code, self.site)
+        self.check("repeated calls: same answer, cache used", r.stdout == "True\nTrue\n",
+                   r.stdout + r.stderr)
+
+    def test_bad_caches(self):
+        cache = os.path.join(self.site, ".epcache", "entry-points.json")
+        off, _ = self.answers(EPCACHE_NO_ACCELERATE="1")
+        for what in ("truncated", "garbage", "untrusted", "stale"):
+            self.build_cache(self.site)
+            if what == "truncated":
+                with open(cache, "r+b") as f:
+                    f.truncate(os.path.getsize(cache) // 2)
+            elif what == "garbage":
+                with open(cache, "wb") as f:
+                    f.write(b'{"header":{"format":"epcache-entry-points","version":3}\x00\xff')
+            elif what == "untrusted":
+                os.chmod(cache, 0o666)
+            elif what == "stale":
+                sitegen.dist(self.site, "fx_gamma-1.0.dist-info", "fx-gamma", "1.0",
+                             {"fx.plugins": ["gamma = fxmod:thing"]})
+                off, _ = self.answers(EPCACHE_NO_ACCELERATE="1")
+            on, err = self.answers()
+            self.check("%s cache: importlib's answer, no warning" % what,
+                       on == off and not err, differ(on, off, err))
+        shutil.rmtree(os.path.join(self.site, "fx_gamma-1.0.dist-info"))
+
+    def test_broken_extension(self):
+        """A missing or broken extension, an epcache that does not import:
+        importlib untouched, one warning, no exception at start-up."""
+        off, _ = self.answers(EPCACHE_NO_ACCELERATE="1")
+        src = os.path.join(self.module_dir, "epcache")
+        for what in ("missing", "broken", "raising"):
+            d = os.path.join(self.tmp, "pkg-" + what)
+            shutil.copytree(src, os.path.join(d, "epcache"),
+                            ignore=shutil.ignore_patterns("*.so", "*.p", "__pycache__"))
+            ext = [f for f in os.listdir(src) if f.endswith(".so")][0]
+            if what == "broken":
+                with open(os.path.join(d, "epcache", ext), "wb") as f:
+                    f.write(b"\x7fELF not really")
+            elif what == "raising":
+                with open(os.path.join(d, "epcache", "__init__.py"), "w") as f:
+                    f.write("raise RuntimeError('boom')\n")
+            pp = os.pathsep.join([d, self.site])
+            r = self.py("import sys; print('started')", PYTHONPATH=pp)
+            self.check("%s extension: start-up quiet" % what,
+                       r.stdout == "started\n" and not r.stderr, r.stdout + r.stderr)
+            on, err = self.answers(PYTHONPATH=pp)
+            warnings = [line for line in err.splitlines() if "RuntimeWarning" in line]
+            self.check("%s extension: importlib's answers, exactly one warning" % what,
+                       on == off and len(warnings) == 1
+                       and "epcache accelerator not used" in warnings[0],
+                       differ(on, off, err))
+
+    def test_internals_changed(self):
+        """importlib.metadata not as expected: untouched, one warning, both
+        at start-up (another .pth imported and changed it first) and from
+        epcache.accelerate()."""
+        off, _ = self.answers(EPCACHE_NO_ACCELERATE="1")
+        early = os.path.join(self.usersite, "0-early.pth")
+        with open(early, "w") as f:
+            f.write("import importlib.metadata as md; md.FastPath.search = "
+                    "lambda self, name: md.Lookup(self).search(name)\n")
+        try:
+            r = self.py("import sys, importlib.metadata as md; print(getattr(md.entry_points, %r,"
+                        " False))" % MARK)
+            self.check("changed internals at start-up: untouched, one warning, no exception",
+                       r.stdout == "False\n" and r.stderr.count("RuntimeWarning") == 1
+                       and "FastPath.search" in r.stderr, r.stdout + r.stderr)
+        finally:
+            os.remove(early)
+        r = self.py("import importlib.metadata as md, epcache\n"
+                    "del md.Prepared\n"
+                    "print(epcache.accelerate(), getattr(md.entry_points, %r, False))" % MARK,
+                    EPCACHE_NO_ACCELERATE="1")
+        self.check("changed internals, epcache.accelerate(): False, one warning",
+                   r.stdout == "False False\n" and r.stderr.count("RuntimeWarning") == 1,
+                   r.stdout + r.stderr)
+        r = self.py("import importlib.metadata as md, epcache\n"
+                    "print(epcache.accelerate(), epcache.accelerate(),"
+                    " getattr(md.entry_points, %r, False))" % MARK,
+                    EPCACHE_NO_ACCELERATE="1")
+        self.check("epcache.accelerate() without the .pth", r.stdout == "True True True\n"
+                   and not r.stderr, r.stdout + r.stderr)
+        # replaced at call time (a test's monkeypatch): importlib's own
+        # function runs, with the replacement
+        self.build_cache(self.site)
+        r = self.py("import importlib.metadata as md\n"
+                    "md.distributions = lambda **kw: iter([])\n"
+                    "print(len(md.entry_points(group='fx.plugins')))")
+        self.check("distributions() replaced after install: importlib's own code runs",
+                   r.stdout == "0\n", r.stdout + r.stderr)
+
+    def test_writes(self):
+        """Caches are written only as self-heal allows: a stale cache of
+        the caller's own site directory, not with EPCACHE_NO_WRITE=1, never
+        a directory not named site-packages/dist-packages that has none,
+        never another user's."""
+        code = "import importlib.metadata as md; md.entry_points(group='fx.plugins')"
+        other = os.path.join(self.tmp, "plain")
+        os.makedirs(other)
+        sitegen.dist(other, "fx_other-1.0.dist-info", "fx-other", "1.0",
+                     {"fx.plugins": ["o = fxmod:thing"]})
+        pp = os.pathsep.join([self.module_dir, other, self.site])
+        self.py(code, PYTHONPATH=pp, EPCACHE_NO_WRITE=None)
+        self.check("no cache made in a directory that is not a site directory",
+                   not os.path.exists(os.path.join(other, ".epcache")))
+        self.build_cache(self.site)
+        cache = os.path.join(self.site, ".epcache", "entry-points.json")
+        sitegen.dist(self.site, "fx_delta-1.0.dist-info", "fx-delta", "1.0")
+        before = os.stat(cache).st_ino
+        self.py(code)
+        self.check("EPCACHE_NO_WRITE=1: the stale cache stays", os.stat(cache).st_ino == before)
+        # another user's directory: not written, even by root
+        os.chown(self.site, 65534, 65534)
+        self.py(code, EPCACHE_NO_WRITE=None)
+        self.check("another user's stale cache stays", os.stat(cache).st_ino == before)
+        os.chown(self.site, os.getuid(), os.getgid())
+        self.py(code, EPCACHE_NO_WRITE=None)
+        r = subprocess.run([self.update, "--check", self.site], capture_output=True)
+        self.check("the caller's own stale cache is healed",
+                   os.stat(cache).st_ino != before and r.returncode == 0)
+        shutil.rmtree(os.path.join(self.site, "fx_delta-1.0.dist-info"))
+
+
+def differ(on, off, err):
+    if on is None or off is None:
+        return "no answer:\n%s" % err
+    keys = sorted(k for k in set(on) | set(off) if on.get(k) != off.get(k))
+    return "differ in %s\n%s" % (keys, err)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--module-dir", required=True)
+    ap.add_argument("--update", required=True)
+    ap.add_argument("--query")
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+    t = T(args)
+    try:
+        for name in sorted(n for n in dir(t) if n.startswith("test_")):
+            try:
+                getattr(t, name)()
+            except Exception as e:  # a harness failure is a failure
+                t.check(name, False, "%s: %s" % (type(e).__name__, e))
+    finally:
+        if args.keep:
+            print("kept %s" % t.tmp)
+        else:
+            shutil.rmtree(t.tmp, ignore_errors=True)
+    print("%d passed, %d failed" % (t.passed, t.failed))
+    return 0 if t.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
