@@ -237,6 +237,10 @@ def main():
     ap.add_argument("--only")
     ap.add_argument("--subset", action="store_true")
     ap.add_argument("--keep", action="store_true")
+    # an --only that matches nothing, a corpus that lost its cases: "0
+    # passed, 0 failed" must not be green
+    ap.add_argument("--min-checks", type=int, default=1,
+                    help="fail when fewer checks than this ran")
     args = ap.parse_args()
     sys.path.insert(0, os.path.abspath(args.module_dir))
     import epcache as mod
@@ -254,6 +258,10 @@ def main():
         else:
             shutil.rmtree(c.tmp, ignore_errors=True)
     print("%d passed, %d failed" % (c.results.passed, c.results.failed))
+    if c.results.passed + c.results.failed < args.min_checks:
+        print("FAIL: %d checks ran, fewer than the floor of %d"
+              % (c.results.passed + c.results.failed, args.min_checks))
+        return 1
     return 0 if c.results.failed == 0 else 1
 
 
