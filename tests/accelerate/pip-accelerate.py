@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 PY = sys.executable
 PROBE = r'''
@@ -76,7 +77,12 @@ def run(a, tmp):
     check("pip installs epcache with the hook", r.returncode == 0, r.stdout + r.stderr)
     for f in ("epcache-accelerate.pth", "_epcache_accelerate.py"):
         check("in the venv: %s" % f, os.path.isfile(os.path.join(site, f)), os.listdir(site))
-    subprocess.run([a.update, site], check=True)
+    # fresh: not written in the tick of the directory's last change
+    for _ in range(40):
+        subprocess.run([a.update, site], check=True)
+        if subprocess.run([a.update, "--check", site], capture_output=True).returncode == 0:
+            break
+        time.sleep(0.05)
 
     def probe(**extra):
         e = dict(env, **extra)
