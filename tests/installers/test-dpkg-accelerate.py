@@ -128,6 +128,23 @@ def test(a, tmp):
                     for k, v in dist_files("epbase", "1.0", BASE).items()),
                arch, "Multi-Arch: allowed\nProvides: %s\n"
                % ", ".join("%s (= %s)" % (d, host_version(d)) for d in sorted(deps)))
+    # python3-epcache's postinst and prerm (dh_python3's) call py3compile
+    # and py3clean, which know nothing of DPKG_ROOT: in the chrootless
+    # mode they would work on this host's /usr/lib/python3. Stand-ins in
+    # R/usr/bin (first on PATH) do what they do, below DPKG_ROOT.
+    os.makedirs(os.path.join(root, "usr/bin"), exist_ok=True)
+    for tool, action in (("py3compile", "/usr/bin/python3 -m py_compile"),
+                         ("py3clean", "sh -c 'for f; do rm -f \"${f%/*}\"/__pycache__/\"$(basename \"$f\" .py)\".*.pyc; done' -")):
+        with open(os.path.join(root, "usr/bin", tool), "w") as f:
+            f.write("#!/bin/sh\n"
+                    "# %s in dpkg's chrootless mode, below $DPKG_ROOT (the test's)\n"
+                    "[ \"$1\" = -p ] || exit 0\n"
+                    "list=$(ls \"$DPKG_ROOT\"/var/lib/dpkg/info/\"$2\".list "
+                    "\"$DPKG_ROOT\"/var/lib/dpkg/info/\"$2\":*.list 2>/dev/null | head -n 1)\n"
+                    "[ -n \"$list\" ] || exit 0\n"
+                    "grep '\\.py$' \"$list\" | sed \"s|^|$DPKG_ROOT|\" | xargs -r %s\n"
+                    % (tool, action))
+        os.chmod(os.path.join(root, "usr/bin", tool), 0o755)
     must(dpkg + ["-i", host], "dpkg installs the host stub", env=env)
     must(dpkg + ["-i"] + [pkg(p) for p in ours],
          "dpkg installs %s" % ", ".join(ours), env=env)
