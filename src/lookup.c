@@ -449,14 +449,20 @@ sel_new_part(struct epcache_selection *sel)
 	return &sel->parts[sel->n_parts++];
 }
 
+/* @group NULL: every group */
 static bool
 entry_matches(const struct ep_entry *e, const char *group, const char *name)
 {
-	return strcmp(e->group, group) == 0 &&
+	return (!group || strcmp(e->group, group) == 0) &&
 	       (!name || strcmp(e->name, name) == 0);
 }
 
-/* The entries of @group (and @name) that path entry @k contributes. */
+/*
+ * The entries of @group (and @name) that path entry @k contributes. With
+ * @group NULL, every group in one pass: distribution order, each
+ * distribution's entries in file order; a cache gives its distribution
+ * records for this, which keep the file order the group parts do not.
+ */
 static int
 select_from(struct epcache_lookup *lk, struct epcache_selection *sel,
 	    size_t k, const char *group, const char *name)
@@ -472,7 +478,8 @@ select_from(struct epcache_lookup *lk, struct epcache_selection *sel,
 
 		if (!(part = sel_new_part(sel)))
 			return -ENOMEM;
-		rc = ep_cache_read_group(&p->cf, group, part);
+		rc = group ? ep_cache_read_group(&p->cf, group, part)
+			   : ep_cache_read_dists(&p->cf, part);
 		if (rc < 0) {
 			ep_scan_release(part);
 			sel->n_parts--;
@@ -502,69 +509,6 @@ select_from(struct epcache_lookup *lk, struct epcache_selection *sel,
 			 * earlier path entries matter: usually the big
 			 * directory comes last and the small ones before it
 			 * are cheap to read. */
-			if (!judged) {
-				if ((rc = names_before(lk, k)) < 0)
-					return rc;
-				if (ep_strset_get(&lk->first_seen,
-						  d->normalized, &first) &&
-				    first < k)
-					break;
-				judged = true;
-			}
-			if ((rc = sel_add(sel, d, e, k)) < 0)
-				return rc;
-		}
-	}
-	return 0;
-}
-
-/*
- * The entries (of @name, or all) that path entry @k contributes, every
- * group in one pass: distribution order, each distribution's entries in
- * file order. A cache gives its distribution records for this, which keep
- * the file order the group parts do not.
- */
-static int
-select_unsorted_from(struct epcache_lookup *lk, struct epcache_selection *sel,
-		     size_t k, const char *name)
-{
-	struct ep_path *p = &lk->p[k];
-	const struct ep_scan *src;
-	int rc;
-
-	if (p->dirfd < 0)
-		return 0;
-	if (p->use_cache) {
-		struct ep_scan *part;
-
-		if (!(part = sel_new_part(sel)))
-			return -ENOMEM;
-		rc = ep_cache_read_dists(&p->cf, part);
-		if (rc < 0) {
-			ep_scan_release(part);
-			sel->n_parts--;
-			if ((rc = fall_back(lk, p, rc)) < 0)
-				return rc;
-			return select_unsorted_from(lk, sel, k, name);
-		}
-		src = part;
-	} else {
-		if ((rc = ensure_scanned(lk, p)) < 0)
-			return rc;
-		src = &p->scan;
-	}
-	for (size_t i = 0; i < src->n; i++) {
-		const struct ep_dist *d = &src->dists[i];
-		bool judged = false;
-
-		if (d->shadowed)
-			continue;
-		for (size_t j = 0; j < d->entries.n; j++) {
-			const struct ep_entry *e = &d->entries.v[j];
-			size_t first;
-
-			if (name && strcmp(e->name, name) != 0)
-				continue;
 			if (!judged) {
 				if ((rc = names_before(lk, k)) < 0)
 					return rc;
@@ -688,7 +632,7 @@ epcache_lookup_select_unsorted(struct epcache_lookup *lk, const char *name,
 	if (!sel)
 		return -ENOMEM;
 	for (size_t k = 0; k < lk->n && rc >= 0; k++)
-		rc = select_unsorted_from(lk, sel, k, name);
+		rc = select_from(lk, sel, k, NULL, name);
 	if (rc < 0) {
 		epcache_selection_free(sel);
 		return rc;
