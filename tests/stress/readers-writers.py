@@ -207,7 +207,12 @@ def main():
     ap.add_argument("--base-dists", type=int, default=30)
     ap.add_argument("--mode", choices=["mtime", "strict"])
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--min-fresh", type=float, default=0.4,
+    # The share depends on how the writer's and the readers' timing fall
+    # (75% in mtime mode and 63% in strict mode measured alone, 37% in
+    # strict mode in a whole CI run): the floor is there to fail a reader
+    # that never uses its cache (0%), and the ordered samples require a
+    # fresh cache each time.
+    ap.add_argument("--min-fresh", type=float, default=0.2,
                     help="share of lookups that must have found the cache fresh")
     ap.add_argument("--sample-every", type=int, default=50,
                     help="every this many rebuilds, compare in order against importlib")
