@@ -258,6 +258,30 @@ int epcache_lookup_select_unsorted(struct epcache_lookup *lookup,
 				   const char *name,
 				   struct epcache_selection **selection_out);
 
+/**
+ * Select the entry points of one distribution of path entry @p idx, as
+ * importlib.metadata's PathDistribution of that directory's child @p child
+ * gives them in its entry_points property: every entry of its
+ * entry_points.txt, every group, in file order, whether or not another
+ * distribution of the same normalized name comes first (that rule is
+ * entry_points()'s, not the distribution's). From the cache when it is
+ * used, else from a scan. Since EPCACHE_0.4.
+ *
+ * @param lookup the lookup
+ * @param idx the path entry
+ * @param child the distribution's name in that directory, e.g.
+ *	  "foo-1.0.dist-info", or "EGG-INFO" in a .egg path entry
+ * @param[out] selection_out the selection (possibly empty), to be freed
+ *	       with epcache_selection_free()
+ * @return 0, -ENOENT when @p child is not a distribution of that path
+ * entry, -EILSEQ when reading its files gave a warning (importlib's answer
+ * is not the one left after it: it raises, or keeps a NUL), -EINVAL,
+ * -ENOMEM
+ */
+int epcache_lookup_select_distribution(struct epcache_lookup *lookup,
+				       size_t idx, const char *child,
+				       struct epcache_selection **selection_out);
+
 /** Free a selection. NULL is allowed. */
 void epcache_selection_free(struct epcache_selection *selection);
 

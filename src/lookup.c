@@ -29,6 +29,10 @@ struct ep_path {
 	/* the cache's records, when @scan was made from them (a reordered
 	 * cache): @scan's strings live in their arena */
 	struct ep_scan records;
+	/* every record of a cache in use, read once for
+	 * epcache_lookup_select_distribution() */
+	struct ep_scan dists;
+	bool dists_read;
 };
 
 struct epcache_lookup {
@@ -183,6 +187,7 @@ path_release(struct ep_path *p)
 	ep_cache_close(&p->cf);
 	ep_scan_give_back(&p->scan, &p->records);
 	ep_scan_release(&p->records);
+	ep_scan_release(&p->dists);
 	if (p->dirfd >= 0)
 		close(p->dirfd);
 }
@@ -636,6 +641,68 @@ epcache_lookup_select_unsorted(struct epcache_lookup *lk, const char *name,
 	if (rc < 0) {
 		epcache_selection_free(sel);
 		return rc;
+	}
+	*sel_out = sel;
+	return 0;
+}
+
+/*
+ * One distribution's own entry points, as importlib's
+ * PathDistribution(DIR/child).entry_points reads them: every line of its
+ * entry_points.txt, every group, in file order, whether an earlier
+ * distribution of the same name shadows it or not. A cache in use gives
+ * its records (read once per lookup: programs ask for every distribution
+ * in turn), any other directory its scan.
+ */
+EP_EXPORT int
+epcache_lookup_select_distribution(struct epcache_lookup *lk, size_t idx,
+				   const char *child,
+				   struct epcache_selection **sel_out)
+{
+	struct epcache_selection *sel;
+	const struct ep_scan *src;
+	const struct ep_dist *d = NULL;
+	struct ep_path *p;
+	int rc;
+
+	if (!lk || idx >= lk->n || !child || !sel_out)
+		return -EINVAL;
+	p = &lk->p[idx];
+	if (p->dirfd < 0)
+		return -ENOENT;
+	if (p->use_cache && !p->dists_read) {
+		rc = ep_cache_read_dists(&p->cf, &p->dists);
+		if (rc < 0) {
+			ep_scan_release(&p->dists);
+			if ((rc = fall_back(lk, p, rc)) < 0)
+				return rc;
+		} else {
+			p->dists_read = true;
+		}
+	}
+	if (p->use_cache) {
+		src = &p->dists;
+	} else {
+		if ((rc = ensure_scanned(lk, p)) < 0)
+			return rc;
+		src = &p->scan;
+	}
+	for (size_t i = 0; i < src->n && !d; i++)
+		if (strcmp(src->dists[i].path, child) == 0)
+			d = &src->dists[i];
+	if (!d)
+		return -ENOENT;
+	/* importlib raises on what was left out, or keeps a NUL */
+	if (d->n_warnings)
+		return -EILSEQ;
+	sel = calloc(1, sizeof(*sel));
+	if (!sel)
+		return -ENOMEM;
+	for (size_t j = 0; j < d->entries.n; j++) {
+		if ((rc = sel_add(sel, d, &d->entries.v[j], idx)) < 0) {
+			epcache_selection_free(sel);
+			return rc;
+		}
 	}
 	*sel_out = sel;
 	return 0;

@@ -417,6 +417,81 @@ START_TEST(test_entry_value_parts)
 }
 END_TEST
 
+/* "group name=value|..." of one distribution, or "-E" for an error */
+static char *
+dist_answer(const char *path, unsigned flags, const char *child)
+{
+	struct epcache_lookup *lk;
+	struct epcache_selection *sel = NULL;
+	struct ep_buf out = {0};
+	int rc;
+
+	ck_assert_int_eq(epcache_lookup_new(ctx, &path, 1, flags, &lk), 0);
+	rc = epcache_lookup_select_distribution(lk, 0, child, &sel);
+	if (rc < 0) {
+		ep_buf_printf(&out, "%d", rc);
+	} else {
+		for (size_t i = 0; i < epcache_selection_get_count(sel); i++) {
+			const struct epcache_entry *e =
+				epcache_selection_get_entry(sel, i);
+
+			ck_assert_int_eq(epcache_entry_get_path_index(e), 0);
+			ep_buf_printf(&out, "%s %s=%s|",
+				      epcache_entry_get_group(e),
+				      epcache_entry_get_name(e),
+				      epcache_entry_get_value(e));
+		}
+	}
+	epcache_selection_free(sel);
+	epcache_lookup_free(lk);
+	return ep_buf_steal(&out);
+}
+
+/* One distribution's entries as its entry_points.txt has them: file
+ * order across groups, shadowed or not; the same from a cache and a scan;
+ * a distribution whose file gave a warning is importlib's to read. */
+START_TEST(test_select_distribution)
+{
+	static const struct {
+		const char *child, *want;
+	} cases[] = {
+		{ "dup-1.dist-info", "h y=one|g x=one|h z=one|" },
+		{ "DUP-2.dist-info", "g x=two|" },
+		{ "noeps-1.dist-info", "" },
+		{ "bad-1.dist-info", "-84" /* -EILSEQ */ },
+		{ "absent-1.dist-info", "-2" /* -ENOENT */ },
+		{ "", "-2" },
+		{ "sub", "-2" },
+	};
+	char *got;
+
+	fx_dist(a, "dup-1.dist-info", "dup", "1",
+		"[h]\ny = one\n[g]\nx = one\n[h]\nz = one\n");
+	fx_dist(a, "DUP-2.dist-info", "DUP", "2", "[g]\nx = two\n");
+	fx_dist(a, "noeps-1.dist-info", "noeps", "1", NULL);
+	fx_dist(a, "bad-1.dist-info", "bad", "1", "[g]\nno equals sign\n");
+	fx_mkdir(a, "sub");
+	for (int cached = 0; cached < 2; cached++) {
+		if (cached) {
+			rebuild(a);
+			ck_assert_int_eq(status(a), EPCACHE_STATUS_FRESH);
+		}
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			got = dist_answer(a, 0, cases[i].child);
+			ck_assert_msg(strcmp(got, cases[i].want) == 0,
+				      "%s, %s: got \"%s\", want \"%s\"",
+				      cached ? "cached" : "scanned",
+				      cases[i].child, got, cases[i].want);
+			free(got);
+		}
+	}
+	/* no directory there: nothing of it */
+	got = dist_answer(b, 0, "dup-1.dist-info");
+	ck_assert_str_eq(got, "-2");
+	free(got);
+}
+END_TEST
+
 START_TEST(test_invalid_arguments)
 {
 	const char *paths[] = {a, NULL};
@@ -431,6 +506,11 @@ START_TEST(test_invalid_arguments)
 	ck_assert_int_eq(epcache_lookup_select_unsorted(lk, NULL, NULL),
 			 -EINVAL);
 	ck_assert_int_eq(epcache_lookup_select_unsorted(NULL, NULL, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(epcache_lookup_select_distribution(lk, 0, "x",
+							    &(struct epcache_selection *){NULL}),
+			 -EINVAL);
+	ck_assert_int_eq(epcache_lookup_select_distribution(NULL, 0, "x", NULL),
 			 -EINVAL);
 	epcache_lookup_free(lk);
 	epcache_lookup_free(NULL);
@@ -493,6 +573,7 @@ lookup_suite(void)
 	tcase_add_test(tc, test_corrupt_part_falls_back);
 	tcase_add_test(tc, test_path_statuses);
 	tcase_add_test(tc, test_entry_value_parts);
+	tcase_add_test(tc, test_select_distribution);
 	tcase_add_test(tc, test_invalid_arguments);
 	tcase_add_test(tc, test_egg_entry_cache_name_mismatch);
 	tcase_add_test(tc, test_non_utf8_names_across_path);

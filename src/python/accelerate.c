@@ -22,6 +22,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "epcache-python.h"
@@ -97,10 +98,11 @@ epy_accel_entry(PyObject *module, PyObject *args)
 	const char *g = NULL;
 	const char *p;
 	bool spoke = false;
-	int check = 0, rc;
+	int check = 0, unsorted = 0, rc;
 	size_t warnings = 0;
 
-	if (!PyArg_ParseTuple(args, "OO|p:_accel_entry", &path, &group, &check))
+	if (!PyArg_ParseTuple(args, "OO|pp:_accel_entry", &path, &group, &check,
+			      &unsorted))
 		return NULL;
 	if (group != Py_None) {
 		Py_ssize_t len;
@@ -129,7 +131,9 @@ epy_accel_entry(PyObject *module, PyObject *args)
 	rc = epcache_lookup_new(ctx, &p, 1, 0, &lookup);
 	if (rc == 0 && epcache_lookup_get_path_status(lookup, 0) ==
 			       EPCACHE_STATUS_FRESH)
-		rc = epcache_lookup_select(lookup, g, NULL, &sel);
+		rc = g || !unsorted
+			     ? epcache_lookup_select(lookup, g, NULL, &sel)
+			     : epcache_lookup_select_unsorted(lookup, NULL, &sel);
 	if (rc == 0 && sel && check)
 		rc = epcache_lookup_get_path_warnings(lookup, 0, &warnings);
 	else if (rc == 0 && !sel)
@@ -159,4 +163,134 @@ out:
 	epcache_free(ctx);
 	Py_XDECREF(bytes);
 	return result;
+}
+
+/*
+ * Distribution.entry_points for every distribution in turn (pluggy,
+ * flake8: for dist in distributions(): dist.entry_points): one lookup of
+ * the directory, kept by the accelerator while the directory stays as it
+ * was, and asked about each distribution from its records.
+ */
+struct accel_records {
+	struct epcache *ctx;
+	struct epcache_lookup *lookup;
+	bool spoke;
+};
+
+#define RECORDS_CAPSULE "epcache._accel_records"
+
+static void
+records_free(struct accel_records *r)
+{
+	epcache_lookup_free(r->lookup);
+	epcache_free(r->ctx);
+	free(r);
+}
+
+static void
+records_destroy(PyObject *capsule)
+{
+	records_free(PyCapsule_GetPointer(capsule, RECORDS_CAPSULE));
+}
+
+PyObject *
+epy_accel_records(PyObject *module, PyObject *args)
+{
+	PyObject *path, *bytes = NULL, *result = NULL;
+	struct epcache_selection *sel = NULL;
+	struct accel_records *r;
+	const char *p;
+	int rc;
+
+	if (!PyArg_ParseTuple(args, "O:_accel_records", &path))
+		return NULL;
+	if (!PyUnicode_Check(path) || !PyUnicode_FSConverter(path, &bytes)) {
+		PyErr_Clear();
+		Py_RETURN_NONE;
+	}
+	p = PyBytes_AS_STRING(bytes);
+	if (!(r = calloc(1, sizeof(*r))) || !(r->ctx = epcache_new())) {
+		free(r);
+		Py_DECREF(bytes);
+		return PyErr_NoMemory();
+	}
+	epcache_set_log_handler(r->ctx, note_message, &r->spoke);
+	epcache_set_log_priority(r->ctx, EPCACHE_LOG_WARNING);
+	Py_BEGIN_ALLOW_THREADS
+	rc = epcache_lookup_new(r->ctx, &p, 1, 0, &r->lookup);
+	/* read the records now, while nobody else holds them */
+	if (rc == 0 && epcache_lookup_get_path_status(r->lookup, 0) ==
+			       EPCACHE_STATUS_FRESH)
+		rc = epcache_lookup_select_distribution(r->lookup, 0, "", &sel);
+	else if (rc == 0)
+		epy_self_heal(r->lookup);
+	Py_END_ALLOW_THREADS
+	epcache_selection_free(sel);
+	Py_DECREF(bytes);
+	if (rc == -ENOMEM) {
+		records_free(r);
+		return PyErr_NoMemory();
+	}
+	/* only a cache read without a word: anything else is importlib's */
+	if ((rc != 0 && rc != -ENOENT) || r->spoke ||
+	    epcache_lookup_get_path_status(r->lookup, 0) !=
+		    EPCACHE_STATUS_FRESH) {
+		records_free(r);
+		Py_RETURN_NONE;
+	}
+	if (!(result = PyCapsule_New(r, RECORDS_CAPSULE, records_destroy)))
+		records_free(r);
+	return result;
+}
+
+PyObject *
+epy_accel_dist(PyObject *module, PyObject *args)
+{
+	struct epcache_selection *sel = NULL;
+	struct accel_records *r;
+	PyObject *capsule, *name, *bytes = NULL, *out = NULL;
+	const char *child;
+	size_t n;
+	int rc;
+
+	if (!PyArg_ParseTuple(args, "OU:_accel_dist", &capsule, &name))
+		return NULL;
+	if (!(r = PyCapsule_GetPointer(capsule, RECORDS_CAPSULE)))
+		return NULL;
+	/* the name's bytes, as os.listdir() gave them (surrogate escapes) */
+	if (!PyUnicode_FSConverter(name, &bytes)) {
+		PyErr_Clear(); /* not a name a directory can hold */
+		Py_RETURN_NONE;
+	}
+	child = PyBytes_AS_STRING(bytes);
+	/* with the GIL held: the lookup is shared by every thread */
+	rc = epcache_lookup_select_distribution(r->lookup, 0, child, &sel);
+	Py_DECREF(bytes);
+	if (rc == -ENOMEM)
+		return PyErr_NoMemory();
+	if (rc < 0 || r->spoke) {
+		/* not one of its distributions, or importlib's own answer
+		 * differs (warnings), or a part turned out corrupt */
+		epcache_selection_free(sel);
+		Py_RETURN_NONE;
+	}
+	n = epcache_selection_get_count(sel);
+	if (!(out = PyTuple_New((Py_ssize_t)n)))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const struct epcache_entry *e = epcache_selection_get_entry(sel, i);
+		PyObject *row = Py_BuildValue(
+			"(NNN)", epy_str(epcache_entry_get_name(e)),
+			epy_str(epcache_entry_get_value(e)),
+			epy_str(epcache_entry_get_group(e)));
+
+		if (!row) {
+			Py_CLEAR(out);
+			goto out;
+		}
+		PyTuple_SET_ITEM(out, (Py_ssize_t)i, row);
+	}
+out:
+	epcache_selection_free(sel);
+	return out;
 }

@@ -473,6 +473,15 @@ static PyMethodDef module_methods[] = {
 	  "_accel_entry(path, group, check_warnings=False)\n\n"
 	  "For epcache._accelerate: [(normalized, name, value, group)] of\n"
 	  "one path entry, or None unless its cache is fresh and clean." },
+	{ "_accel_records", (PyCFunction)epy_accel_records, METH_VARARGS,
+	  "_accel_records(path)\n\n"
+	  "For epcache._accelerate: the records of a directory whose cache\n"
+	  "is fresh, for _accel_dist(), or None." },
+	{ "_accel_dist", (PyCFunction)epy_accel_dist, METH_VARARGS,
+	  "_accel_dist(records, child)\n\n"
+	  "For epcache._accelerate: ((name, value, group), ...) of one\n"
+	  "distribution of those records in file order, or None when\n"
+	  "importlib must read it." },
 	{ NULL, NULL, 0, NULL },
 };
 

@@ -8,9 +8,12 @@ with the accelerator installed (epcache.accelerate()) and without it
 (importlib's function, kept as __wrapped__). The answers must be the
 same: the result's type, and per entry point its type, name, value,
 group, the type and directory of its .dist, and which entry points share
-one .dist object; an exception must be the same exception. With the
+one .dist object; an exception must be the same exception. The same for
+every distribution importlib's distributions() finds (shadowed ones too):
+its entry_points property with the accelerator and importlib's own,
+whose entry points must all have that distribution as .dist. With the
 caches absent, fresh (where the cache must have been used: no
-entry_points.txt read in a path list of cached directories), stale
+entry_points.txt opened in a path list of cached directories), stale
 (EPCACHE_NO_WRITE=1) and stale then healed by the accelerator.
 
     conformance-accelerate.py --module-dir BUILD/src/python \
@@ -25,6 +28,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 
 import importlib.metadata as md
 
@@ -81,6 +85,39 @@ def clean_cache(d):
     except (OSError, ValueError):
         return False
     return all(r["warnings"] == 0 for r in c["data"]["distributions"])
+
+
+class Opens:
+    """Counts the entry_points.txt files opened while it is on (an audit
+    hook: it sees importlib's reads however they are made)."""
+
+    def __init__(self):
+        self.on = False
+        self.n = 0
+        sys.addaudithook(self.hook)
+
+    def hook(self, event, args):
+        if self.on and event == "open" and isinstance(args[0], str) and \
+                args[0].endswith("entry_points.txt"):
+            self.n += 1
+
+    def __enter__(self):
+        self.n = 0
+        self.on = True
+        return self
+
+    def __exit__(self, *a):
+        self.on = False
+
+
+def rep_dist(dist, call):
+    """What a distribution's entry_points gives, and whether each entry
+    point's .dist is that distribution."""
+    try:
+        eps = call()
+    except Exception as e:
+        return ("raised", type(e).__qualname__, str(e))
+    return (rep_eps(eps), all(ep.dist is dist for ep in eps))
 
 
 class Counter:
@@ -174,6 +211,35 @@ class Conformance:
                     continue
                 self.results.add(name, True)
                 self.hits += c.hits
+            self.compare_dists(label, plname, paths, all_cached)
+
+    def compare_dists(self, label, plname, paths, all_cached):
+        name = "%s/%s/dist.entry_points" % (label, plname)
+        if not self.results.wanted(name):
+            return
+        saved = sys.path[:]
+        sys.path[:] = paths
+        try:
+            dists = list(md.distributions())
+        finally:
+            sys.path[:] = saved
+        want = [rep_dist(d, lambda: self.orig_dist_eps(d)) for d in dists]
+        with self.opens as o:
+            got = [rep_dist(d, lambda: d.entry_points) for d in dists]
+        if got != want:
+            bad = [(str(d._path), w, g) for d, w, g in zip(dists, want, got)
+                   if w != g]
+            self.results.add(name, False, "paths %s\n%d of %d differ, first: "
+                             "%r" % (ascii(paths), len(bad), len(dists), bad[0]))
+            return
+        if all_cached and o.n:
+            self.results.add(name, False, "%d entry_points.txt opened: cache "
+                             "not used" % o.n)
+            return
+        self.results.add(name, True)
+        self.dist_checks += len(dists)
+        if all_cached:
+            self.dists_cached += len(dists)
 
     def run(self):
         sys.path.insert(0, os.path.abspath(self.args.module_dir))
@@ -185,7 +251,13 @@ class Conformance:
         self.results.add("install", epcache.accelerate() is True)
         self.results.add("installed", getattr(md.entry_points, "_epcache_accelerated", False))
         self.orig = md.entry_points.__wrapped__
+        prop = md.PathDistribution.__dict__.get("entry_points")
+        self.results.add("installed on PathDistribution.entry_points",
+                         getattr(prop.fget, "_epcache_accelerated", False))
+        self.orig_dist_eps = prop.fget.__wrapped__
+        self.opens = Opens()
         self.hits = 0
+        self.dist_checks = self.dists_cached = 0
 
         s = self.suite
         root = os.path.join(self.tmp, "corpus")
@@ -211,9 +283,15 @@ class Conformance:
 
         code, out, err = self.env.run([self.env.update, "--mode", "mtime"] + dirs, timeout=300)
         self.results.add("update", code == 0, rc.short(err))
+        # files changed within 2 s of a cache's judging are read by
+        # importlib (the racy rule of PathDistribution.entry_points)
+        time.sleep(2.1)
         self.hits = 0
         self.compare("fresh", lists, cached=True)
         self.results.add("fresh/cache-used", self.hits > 100, "%d hits" % self.hits)
+        self.results.add("fresh/dist.entry_points-from-caches",
+                         self.dists_cached > 100,
+                         "%d distributions" % self.dists_cached)
         s.mark("fresh")
 
         s.mutate(root, "add-remove")
@@ -228,6 +306,7 @@ class Conformance:
         self.compare("healing", lists)
         os.environ["EPCACHE_NO_WRITE"] = "1"
         self.hits = 0
+        time.sleep(2.1)
         self.compare("healed", lists)
         self.results.add("healed/cache-used", self.hits > 100, "%d hits" % self.hits)
         s.mark("stale, healed by the accelerator")

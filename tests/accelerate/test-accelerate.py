@@ -263,6 +263,99 @@ print(_epcache._accel_entry(__import__("sys").argv[1], "fx.plugins") is not None
                        and "epcache accelerator not used" in warnings[0],
                        differ(on, off, err))
 
+    def test_dist_entry_points(self):
+        """PathDistribution.entry_points (pluggy's and flake8's way: every
+        distribution in turn) from the records of a fresh cache, shadowed
+        distributions included, importlib's answer each time; importlib
+        reads a file that changed since the cache was judged fresh, or
+        within 2 s before (its timestamp tick may hide a change), and
+        nothing of a removed one; a replaced read_text is used."""
+        site = self.make_site(os.path.join(self.tmp, "fx-dists", "site-packages"))
+        sitegen.dist(site, "FX.Alpha-0.9.dist-info", "fx-alpha", "0.9",
+                     {"fx.plugins": ["old = fxmod:old"]})
+        # a distribution that is a symbolic link: its target can be swapped
+        # for an old one, the site directory and the file's ctime unchanged
+        there = os.path.join(self.tmp, "fx-dists", "there")
+        for d, ep in (("there", "link = fxmod:link"), ("spare", "spare = fxmod:spare")):
+            sitegen.dist(os.path.join(self.tmp, "fx-dists", d), "fx_link-1.0.dist-info",
+                         "fx-link", "1.0", {"fx.plugins": [ep]})
+        os.symlink(os.path.join(there, "fx_link-1.0.dist-info"),
+                   os.path.join(site, "fx_link-1.0.dist-info"))
+        time.sleep(2.1)
+        sitegen.dist(site, "fx_racy-1.0.dist-info", "fx-racy", "1.0",
+                     {"fx.plugins": ["racy = fxmod:racy"]})
+        self.build_cache(site)
+        code = r'''
+import importlib.metadata as md, json, os, sys
+site = sys.argv[1]
+opened = []
+def hook(event, args):
+    if event == "open" and isinstance(args[0], str) and \
+            args[0].startswith(site + "/") and args[0].endswith("/entry_points.txt"):
+        opened.append(os.path.basename(os.path.dirname(args[0])))
+sys.addaudithook(hook)
+orig = md.PathDistribution.__dict__["entry_points"].fget.__wrapped__
+dists = [d for d in md.distributions() if str(d._path).startswith(site + "/")]
+def dump(d, eps):
+    return [type(eps).__name__] + [[type(e).__name__, e.name, e.value, e.group, e.dist is d]
+                                   for e in eps]
+out = {}
+for step in sys.argv[2:]:
+    if step == "rewrite":
+        with open(os.path.join(site, "fx_alpha-1.0.dist-info", "entry_points.txt"), "a") as f:
+            f.write("[fx.more]\nmore = fxmod:more\n")
+    elif step == "remove":
+        os.remove(os.path.join(site, "fx_beta-2.0.dist-info", "entry_points.txt"))
+    elif step == "swap":
+        there = os.path.join(os.path.dirname(site), "there")
+        os.rename(os.path.join(there, "fx_link-1.0.dist-info"), os.path.join(there, "old"))
+        os.rename(os.path.join(os.path.dirname(site), "spare", "fx_link-1.0.dist-info"),
+                  os.path.join(there, "fx_link-1.0.dist-info"))
+    elif step == "patched":
+        read_text = md.PathDistribution.read_text
+        md.PathDistribution.read_text = lambda self, n: read_text(self, n)
+    del opened[:]
+    got = [dump(d, d.entry_points) for d in dists]
+    n = sorted(opened)
+    want = [dump(d, orig(d)) for d in dists]
+    out[step] = [got == want, n, sum(len(g) - 1 for g in got)]
+print(json.dumps(out))
+'''
+        pp = os.pathsep.join([self.module_dir, site])
+        r = self.py(code, site, "first", "again", PYTHONPATH=pp)
+        try:
+            out = json.loads(r.stdout)
+        except ValueError:
+            out = None
+        self.check("dist.entry_points: importlib's answer, its files read only where "
+                   "changed within 2 s of the judging",
+                   out == {"first": [True, ["fx_racy-1.0.dist-info"], 8],
+                           "again": [True, ["fx_racy-1.0.dist-info"], 8]},
+                   "%r\n%s" % (out, r.stderr))
+        time.sleep(2.1)
+        r = self.py(code, site, "first", "again", "rewrite", "remove", "swap", "patched",
+                    PYTHONPATH=pp)
+        try:
+            out = json.loads(r.stdout)
+        except ValueError:
+            out = None
+        self.check("dist.entry_points: from the cache, shadowed distributions too; "
+                   "a file changed since read by importlib, a removed one not read; "
+                   "a replaced read_text used",
+                   out == {"first": [True, [], 8], "again": [True, [], 8],
+                           "rewrite": [True, ["fx_alpha-1.0.dist-info"], 9],
+                           "remove": [True, ["fx_alpha-1.0.dist-info"], 7],
+                           "swap": [True, ["fx_alpha-1.0.dist-info",
+                                           "fx_link-1.0.dist-info"], 7],
+                           "patched": [True, ["FX.Alpha-0.9.dist-info",
+                                              "fx_alpha-1.0.dist-info",
+                                              "fx_beta-2.0.dist-info",
+                                              "fx_link-1.0.dist-info",
+                                              "fx_noeps-1.0.dist-info",
+                                              "fx_racy-1.0.dist-info"], 7]},
+                   "%r\n%s" % (out, r.stderr))
+        shutil.rmtree(os.path.dirname(site))
+
     def test_internals_changed(self):
         """importlib.metadata not as expected: untouched, one warning, both
         at start-up (another .pth imported and changed it first) and from

@@ -8,10 +8,18 @@ of sys.meta_path with the same Context, but where the path finder would
 read a path entry whose cache is fresh and trusted, the entry's rows come
 from the cache (_epcache._accel_entry). The objects are importlib's own:
 EntryPoint (with .dist a PathDistribution of the distribution's
-directory), EntryPoints, SelectableGroups (3.10, 3.11). Everything else
-is importlib's own code: other finders, path entries without a fresh
-cache (zips, eggs, uncached or stale directories), distributions(),
-distribution(), version(), metadata(), requires(), files().
+directory), EntryPoints, SelectableGroups (3.10, 3.11).
+
+It also answers PathDistribution.entry_points, which programs read for
+every distribution in turn (pluggy, flake8: for dist in distributions()),
+from the records of the distribution's directory when that directory's
+cache is fresh and the distribution's entry_points.txt is the file it was
+when the cache was judged fresh (_epcache._accel_records, _accel_dist).
+
+Everything else is importlib's own code: other finders, path entries
+without a fresh cache (zips, eggs, uncached or stale directories),
+distributions(), distribution(), version(), metadata(), requires(),
+files().
 
 It never raises while installing and gives importlib back untouched, with
 one RuntimeWarning, when the extension cannot be loaded or importlib's
@@ -124,7 +132,11 @@ def install(md=None):
             _warn("cannot load the epcache extension (%s: %s)" % (
                 type(e).__name__, e))
             return False
-        md.entry_points = _make(md, machinery, md.entry_points, _accel_entry)
+        from ._epcache import _accel_records, _accel_dist
+        eps = _make(md, machinery, md.entry_points, _accel_entry)
+        prop = _make_dist_entry_points(md, _accel_records, _accel_dist)
+        md.entry_points = eps
+        md.PathDistribution.entry_points = prop
         return True
     except Exception as e:  # never into the caller
         try:
@@ -141,6 +153,9 @@ def uninstall(md=None):
     orig = getattr(md.entry_points, "__wrapped__", None)
     if getattr(md.entry_points, _MARK, False) and orig is not None:
         md.entry_points = orig
+    prop = md.PathDistribution.__dict__.get("entry_points")
+    if getattr(getattr(prop, "fget", None), _MARK, False):
+        del md.PathDistribution.entry_points
 
 
 def _make(md, machinery, orig, accel_entry):
@@ -174,6 +189,8 @@ def _make(md, machinery, orig, accel_entry):
                 is mpf_search
                 and FastPath.search is fp_search
                 and md.Distribution.__dict__.get("entry_points") is dist_eps
+                and getattr(getattr(PathDistribution.__dict__.get(
+                    "entry_points"), "fget", None), _MARK, True)
                 and md.distributions is distributions
                 and md.EntryPoint is EntryPoint
                 and md.PathDistribution is PathDistribution)
@@ -217,9 +234,9 @@ def _make(md, machinery, orig, accel_entry):
         if token is not None and have is not None and have[0] == token:
             if not have[1]:
                 return False
-            rows = accel_entry(root, group)
+            rows = accel_entry(root, group, False, not selectable)
         else:
-            rows = accel_entry(root, group, True)
+            rows = accel_entry(root, group, True, not selectable)
             if token is not None and rows is not None:
                 clean[root] = (token, rows is not False)
         if rows is None or rows is False:
@@ -265,9 +282,7 @@ def _make(md, machinery, orig, accel_entry):
         for k, v in params.items():
             if k not in ("group", "name") or type(v) is not str:
                 return orig(**params)
-        # 3.12+ keeps each distribution's file order across groups, which
-        # a cache's group parts do not record: there, a group is needed
-        if (not selectable and "group" not in params) or not untouched():
+        if not untouched():
             return orig(**params)
         group = params.get("group")
         name = params.get("name")
@@ -287,7 +302,7 @@ def _make(md, machinery, orig, accel_entry):
                     from_dists(map(PathDistribution,
                                    FastPath(root).search(prepared)),
                                params, seen, out)
-        if not params:
+        if selectable and not params:
             return SelectableGroups.load(out)
         if selectable and group is None:
             # SelectableGroups.select(): by group, each in path order
@@ -301,6 +316,126 @@ def _make(md, machinery, orig, accel_entry):
     entry_points.__module__ = orig.__module__
     setattr(entry_points, _MARK, True)
     return entry_points
+
+
+# A file whose ctime is this close to the moment its directory's cache
+# was judged fresh may have changed within the same timestamp tick (the
+# racy-timestamp rule, as the writer's): its records are not used.
+_RACY_NS = 2 * 10**9
+# How long a directory whose cache is not used stays with importlib before
+# it is asked again (a self-heal may have rebuilt it meanwhile).
+_RETRY_NS = 10**9
+
+
+def _make_dist_entry_points(md, accel_records, accel_dist):
+    """A property for PathDistribution.entry_points: importlib's own
+    answer, from the records of the distribution's directory where they
+    are importlib's answer."""
+    import pathlib
+    from time import time_ns
+    EntryPoint = md.EntryPoint
+    EntryPoints = md.EntryPoints
+    PathDistribution = md.PathDistribution
+    PosixPath = pathlib.PosixPath
+    orig = md.Distribution.__dict__["entry_points"].fget
+    read_text = PathDistribution.read_text
+    from_text_for = EntryPoints.__dict__["_from_text_for"]
+    stat = os.stat
+    join = os.path.join
+    # root -> [its stat, when judged, records or None, child -> stat of
+    #          its entry_points.txt before that, child -> rows]
+    dirs = {}
+
+    def key_of(st):
+        return (st.st_dev, st.st_ino, st.st_mtime_ns)
+
+    def file_key(path):
+        """entry_points.txt's identity: None when it is absent (importlib
+        reads nothing then), False when stat() fails otherwise."""
+        try:
+            st = stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except (OSError, ValueError):
+            return False
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
+                st.st_ctime_ns)
+
+    def load(root, key):
+        """The records of @root, judged fresh now, with the identity each
+        distribution's entry_points.txt had before that."""
+        now = time_ns()
+        before = {}
+        try:
+            egg = root.lower().endswith(".egg")
+            for child in os.listdir(root or "."):
+                low = child.lower()
+                if (low.endswith((".dist-info", ".egg-info"))
+                        or (egg and low == "egg-info")):
+                    before[child] = file_key(join(root, child,
+                                                  "entry_points.txt"))
+        except (OSError, ValueError):
+            return [key, now, None, None, None]
+        records = accel_records(root)
+        try:
+            if records is None or key_of(stat(root or ".")) != key:
+                records = None
+        except (OSError, ValueError):
+            records = None
+        return [key, now, records, before, {}]
+
+    def rows_of(path):
+        """(name, value, group) of each entry point PathDistribution(path)
+        reads, or None when importlib must read them."""
+        if type(path) is not PosixPath:
+            return None
+        child = path.name
+        if not child:
+            return None
+        root = str(path.parent)
+        try:
+            key = key_of(stat(root))
+        except (OSError, ValueError):
+            return None
+        d = dirs.get(root)
+        if (d is None or d[0] != key
+                or (d[2] is None and time_ns() - d[1] > _RETRY_NS)):
+            d = dirs[root] = load(root, key)
+        if d[2] is None:
+            return None
+        now = file_key(join(str(path), "entry_points.txt"))
+        if now is None:
+            return ()  # importlib reads nothing: no entry points
+        was = d[3].get(child)
+        if not now or now != was or now[4] > d[1] - _RACY_NS:
+            return None  # changed since, or maybe within its tick
+        rows = d[4].get(child)
+        if rows is None:
+            rows = d[4][child] = accel_dist(d[2], child)
+        return rows
+
+    def entry_points(self):
+        if (type(self) is PathDistribution
+                and PathDistribution.read_text is read_text
+                and EntryPoints.__dict__.get("_from_text_for")
+                is from_text_for
+                and md.EntryPoint is EntryPoint):
+            try:
+                rows = rows_of(self._path)
+            except Exception:
+                rows = None
+            if rows is not None:
+                return EntryPoints(EntryPoint(name, value, group)._for(self)
+                                   for name, value, group in rows)
+        return orig(self)
+
+    entry_points.__doc__ = orig.__doc__
+    entry_points.__name__ = orig.__name__
+    entry_points.__qualname__ = orig.__qualname__
+    entry_points.__module__ = orig.__module__
+    entry_points.__wrapped__ = orig
+    setattr(entry_points, _MARK, True)
+    return property(entry_points)
 
 
 def _by_group(ep):
