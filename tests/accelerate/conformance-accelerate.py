@@ -31,6 +31,9 @@ import tempfile
 import time
 
 import importlib.metadata as md
+# importlib imports these when it first reads a METADATA (3.13: lazily),
+# and sys.path is a path list of the corpus then
+import importlib.metadata._adapters  # noqa: F401,E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONF = os.path.join(HERE, "..", "conformance", "run-conformance.py")
