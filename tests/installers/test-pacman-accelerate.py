@@ -68,6 +68,12 @@ def test(a, tmp):
     check("%s: one PKGBUILD (pkgbase epcache)" % ACCEL,
           pacman_pkginfo(built[ACCEL], "pkgbase") == ["epcache"],
           pacman_pkginfo(built[ACCEL], "pkgbase"))
+    # what package_epcache() sets is epcache's alone
+    rc, files = run(["tar", "--zstd", "-tf", built[ACCEL]])
+    check("%s has no scriptlet and no backup of its own" % ACCEL,
+          rc == 0 and ".INSTALL" not in files.split()
+          and not pacman_pkginfo(built[ACCEL], "backup")
+          and pacman_pkginfo(built["epcache"], "backup"), files)
     accel_deps = pacman_pkginfo(built[ACCEL], "depend")
     check("%s depends on epcache of its version" % ACCEL,
           any(d.startswith("epcache=") for d in accel_deps), accel_deps)
