@@ -230,3 +230,120 @@ def copy_into_root(root, paths):
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         if not os.path.exists(dest):
             shutil.copy2(os.path.realpath(p), dest)
+
+
+# pacman: packages made here, the base a root needs, pacman in that root.
+
+def pacman_pkg(tmp, name, version, tree, provides=()):
+    """NAME-VERSION-any.pkg.tar.zst of the files below tree: a .PKGINFO
+    first, then the files, as makepkg packs them."""
+    with open(os.path.join(tree, ".PKGINFO"), "w") as f:
+        f.write("pkgname = %s\npkgbase = %s\npkgver = %s\n"
+                "pkgdesc = epcache installer test package\narch = any\n"
+                "size = 1\n%s" % (name, name, version,
+                                  "".join("provides = %s\n" % p for p in provides)))
+    entries = sorted(os.path.relpath(os.path.join(dp, n), tree)
+                     for dp, ds, fs in os.walk(tree) for n in ds + fs
+                     if n != ".PKGINFO" or dp != tree)
+    path = os.path.join(tmp, "%s-%s-any.pkg.tar.zst" % (name, version))
+    must(["tar", "--zstd", "-c", "--owner=0", "--group=0", "--numeric-owner",
+          "--no-recursion", "-C", tree, "-f", path, ".PKGINFO"] + entries,
+         "pack %s %s" % (name, version))
+    return path
+
+
+def pacman_built(pkgs):
+    """{pkgname: path} of the NAME-PKGVER-PKGREL-ARCH.pkg.tar.zst in pkgs
+    (names have dashes, versions and arch do not)."""
+    return dict((f.rsplit("-", 3)[0], os.path.join(pkgs, f))
+                for f in os.listdir(pkgs)
+                if f.endswith(".pkg.tar.zst") and f.count("-") >= 3)
+
+
+def pacman_pkginfo(pkg, key):
+    """The values of key (depend, pkgbase...) in pkg's .PKGINFO."""
+    rc, text = run(["tar", "--zstd", "-xOf", pkg, ".PKGINFO"])
+    return [line.split("=", 1)[1].strip() for line in text.splitlines()
+            if line.startswith(key + " =")]
+
+
+def pacman_base(tmp, update, site, provides):
+    """The package a root starts from: what the hooks need chrooted in it
+    (this host's /bin/sh, the libraries of the tool update), providing
+    provides, with the distribution epbase (BASE) already in site
+    (relative to the root)."""
+    base = os.path.join(tmp, "base")
+    for d, target in (("bin", "usr/bin"), ("lib", "usr/lib"), ("lib64", "usr/lib64")):
+        os.makedirs(os.path.join(base, target), exist_ok=True)
+        os.symlink(target, os.path.join(base, d))
+    os.makedirs(os.path.join(base, "tmp"))
+    stage = os.path.join(tmp, "stage")
+    copy_into_root(stage, ["/bin/sh", os.path.realpath(update)])
+    for dp, _, fs in os.walk(stage):
+        for f in fs:
+            rel = os.path.relpath(os.path.join(dp, f), stage)
+            if "libepcache" in f or f == os.path.basename(update):
+                continue
+            dest = os.path.join(base, rel if rel.startswith("usr/") else "usr/" + rel)
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            shutil.copy2(os.path.join(dp, f), dest)
+    write_tree(os.path.join(base, site), dist_files("epbase", "1.0", BASE))
+    return pacman_pkg(tmp, "epcache-test-base", "1.0-1", base, provides)
+
+
+def pacman_root(tmp):
+    """(R, the pacman command working on the empty root R): its database,
+    hooks, cache and log in R or tmp, no signatures."""
+    root = os.path.join(tmp, "root")
+    os.makedirs(os.path.join(root, "var/lib/pacman"))
+    conf = os.path.join(tmp, "pacman.conf")
+    with open(conf, "w") as f:
+        f.write("[options]\nArchitecture = auto\nSigLevel = Never\n"
+                "LocalFileSigLevel = Never\n")
+    return root, ["pacman", "--root", root, "--dbpath",
+                  os.path.join(root, "var/lib/pacman"), "--config", conf,
+                  "--hookdir", os.path.join(root, "usr/share/libalpm/hooks"),
+                  "--cachedir", os.path.join(tmp, "cache"), "--logfile",
+                  os.path.join(tmp, "pacman.log"), "--noconfirm", "--noprogressbar"]
+
+
+# The accelerator, installed in a root R, seen by this host's interpreter.
+# What the probe prints: whether the accelerator is behind importlib, how
+# many entry_points.txt importlib's PathDistribution read, and the answer.
+HOST_PY = "/usr/bin/python3"
+PROBE = r'''
+import importlib.metadata as md, json, sys
+sys.path[:] = [p for p in sys.path if p.startswith(sys.argv[2])]  # R's site only
+reads = []
+orig = md.PathDistribution.read_text
+md.PathDistribution.read_text = lambda self, n: (reads.append(n), orig(self, n))[1]
+eps = md.entry_points(group=sys.argv[1])
+print(json.dumps([getattr(md.entry_points, "_epcache_accelerated", False),
+                  reads.count("entry_points.txt"),
+                  [[type(e).__name__, e.name, e.value, type(e.dist).__name__,
+                    str(e.dist._path)] for e in eps]]))
+'''
+
+
+def user_site(tmp, site):
+    """A PYTHONUSERBASE whose user site (of HOST_PY) is site: start-up
+    runs site's .pth files there as R's own interpreter would."""
+    rc, ver = run([HOST_PY, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+    userbase = os.path.join(tmp, "userbase")
+    os.makedirs(os.path.join(userbase, "lib", "python" + ver.strip()))
+    os.symlink(site, os.path.join(userbase, "lib", "python" + ver.strip(),
+                                  "site-packages"))
+    return userbase
+
+
+def probe(userbase, env):
+    """(PROBE's answer or None, its output) with R's site as HOST_PY's user
+    site and nothing else on sys.path; env adds to the environment."""
+    e = {"PYTHONUSERBASE": userbase, "EPCACHE_NO_WRITE": "1", "PYTHONPATH": None,
+         "PYTHONDONTWRITEBYTECODE": "1"}
+    e.update(env)
+    rc, out = run([HOST_PY, "-c", PROBE, GROUP, userbase], env=e)
+    try:
+        return json.loads(out.splitlines()[-1]), out
+    except (ValueError, IndexError):
+        return None, out

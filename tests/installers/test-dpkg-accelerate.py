@@ -26,11 +26,10 @@ import subprocess
 import sys
 
 from installer_test import (BASE, FIXTURE, args, check, check_cache,
-                            dist_files, finish, must, need_programs, run,
-                            tmpdir, write_tree)
+                            dist_files, finish, must, need_programs, probe,
+                            tmpdir, user_site, write_tree)
 
 SITE = "usr/lib/python3/dist-packages"
-PY = "/usr/bin/python3"
 PYVER = "%d.%d" % sys.version_info[:2]
 
 
@@ -49,22 +48,6 @@ def deb(tmp, name, version, files, arch="all", control_extra=""):
     return path
 
 
-# What the probe prints: whether the accelerator is behind importlib, how
-# many entry_points.txt importlib's PathDistribution read, and the answer.
-PROBE = r'''
-import importlib.metadata as md, json, sys
-sys.path[:] = [p for p in sys.path if p.startswith(sys.argv[2])]  # R's site only
-reads = []
-orig = md.PathDistribution.read_text
-md.PathDistribution.read_text = lambda self, n: (reads.append(n), orig(self, n))[1]
-eps = md.entry_points(group=sys.argv[1])
-print(json.dumps([getattr(md.entry_points, "_epcache_accelerated", False),
-                  reads.count("entry_points.txt"),
-                  [[type(e).__name__, e.name, e.value, type(e.dist).__name__,
-                    str(e.dist._path)] for e in eps]]))
-'''
-
-
 def main():
     a = args()
     need_programs("dpkg", "dpkg-deb", "dpkg-buildpackage", "fakeroot", "dh")
@@ -77,8 +60,6 @@ def main():
 
 
 def test(a, tmp):
-    import json
-    from installer_test import GROUP
     debs = os.path.join(tmp, "debs")
     os.makedirs(debs)
     must([os.path.join(a.source, "packaging", "build-deb"), "--out", debs],
@@ -160,22 +141,11 @@ def test(a, tmp):
     check_cache(a.query, site, dict(BASE, **FIXTURE), "install")
 
     # R's site as this interpreter's user site: start-up runs its .pth
-    userbase = os.path.join(tmp, "userbase")
-    os.makedirs(os.path.join(userbase, "lib", "python" + PYVER))
-    os.symlink(site, os.path.join(userbase, "lib", "python" + PYVER, "site-packages"))
+    userbase = user_site(tmp, site)
+    lib = {"LD_LIBRARY_PATH": libdir}
 
-    def probe(**extra):
-        e = {"PYTHONUSERBASE": userbase, "LD_LIBRARY_PATH": libdir,
-             "EPCACHE_NO_WRITE": "1", "PYTHONPATH": None, "PYTHONDONTWRITEBYTECODE": "1"}
-        e.update(extra)
-        rc, out = run([PY, "-c", PROBE, GROUP, userbase], env=e)
-        try:
-            return json.loads(out.splitlines()[-1]), out
-        except (ValueError, IndexError):
-            return None, out
-
-    on, out_on = probe()
-    off, out_off = probe(EPCACHE_NO_ACCELERATE="1")
+    on, out_on = probe(userbase, lib)
+    off, out_off = probe(userbase, dict(lib, EPCACHE_NO_ACCELERATE="1"))
     check("installed: importlib.metadata.entry_points() is the accelerator's",
           on is not None and on[0] is True, out_on)
     check("installed: answered from R's cache, no entry_points.txt read",
@@ -194,7 +164,7 @@ def test(a, tmp):
     if os.path.isdir(pyc):
         left += [f for f in os.listdir(pyc) if f.startswith("_epcache_accelerate.")]
     check("removed: nothing of the hook is left", not left, left)
-    gone, out_gone = probe()
+    gone, out_gone = probe(userbase, lib)
     check("removed: importlib.metadata is its own again",
           gone is not None and gone[0] is False and gone[2] == off[2], out_gone)
 
