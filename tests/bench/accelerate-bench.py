@@ -29,6 +29,11 @@ package from BUILDDIR/src/python (PYTHONPATH). Rows, medians of interleaved runs
                   new process, timed inside it (median of RUNS*3
                   processes), with and without: the work the accelerator
                   replaces, without the noise of a whole process
+  every dist      pluggy's and flake8's way, timed inside a new process
+                  (median of RUNS*3): `for d in distributions():
+                  d.entry_points`, first pass and second pass, with and
+                  without, against the plain read floor: opening and
+                  reading every distribution's entry_points.txt, no parse
   repeated calls  entry_points(group='console_scripts') called 300 times
                   in one process: per call, accelerated and importlib's
                   own, against one freshness check of the same path
@@ -74,6 +79,29 @@ a = per_call(lambda: acc(group="console_scripts"))
 o = per_call(lambda: orig(group="console_scripts"), 30)
 c = per_call(lambda: epcache.path_status(path=[site]))
 print(a, o, c, getattr(acc, "_epcache_accelerated", False))
+'''
+
+
+DISTS = r'''
+import importlib.metadata as m, os, sys, time
+dists = list(m.distributions())
+def one_pass():
+    t = time.perf_counter()
+    n = sum(len(d.entry_points) for d in dists)
+    return (time.perf_counter() - t) * 1e3, n
+first, n1 = one_pass()
+second, n2 = one_pass()
+t = time.perf_counter()
+for d in dists:
+    try:
+        with open(os.path.join(str(d._path), "entry_points.txt"), "rb") as f:
+            f.read()
+    except OSError:
+        pass
+floor = (time.perf_counter() - t) * 1e3
+acc = getattr(m.PathDistribution.__dict__.get("entry_points"), "fget", None)
+print(first, second, floor, len(dists), n1 == n2 and n1,
+      getattr(acc, "_epcache_accelerated", False))
 '''
 
 
@@ -219,6 +247,34 @@ class Bench:
         self.rows.append({"what": "first call in process", "without_ms": res["without"],
                           "with_ms": res["with"]})
 
+    def every_dist(self):
+        res = {}
+        for label, acc in (("without", False), ("with", True)):
+            vals = []
+            for _ in range(self.args.runs * 3):
+                r = subprocess.run([PY, "-c", DISTS], env=self.env(acc), cwd=self.project,
+                                   capture_output=True, text=True)
+                try:
+                    first, second, floor, nd, neps, on = r.stdout.split()
+                    vals.append((float(first), float(second), float(floor)))
+                except ValueError:
+                    print("every distribution's entry_points: failed: %s" % r.stderr.strip())
+                    return
+            res[label] = [statistics.median(v[i] for v in vals) for i in range(3)] + [on]
+        off, on = res["without"], res["with"]
+        floor = statistics.median([off[2], on[2]])
+        print("for d in distributions(): d.entry_points (%s distributions, %s entry points; "
+              "accelerated: %s), timed inside a new process:\n"
+              "  first pass %.2f ms without, %.2f ms with (%.1fx); second pass %.2f ms without, "
+              "%.2f ms with (%.1fx); plain read floor (open and read each entry_points.txt) "
+              "%.2f ms: first pass with = %.2fx the floor, without = %.2fx"
+              % (nd, neps, on[3], off[0], on[0], off[0] / on[0], off[1], on[1], off[1] / on[1],
+                 floor, on[0] / floor, off[0] / floor))
+        self.rows.append({"what": "every distribution's entry_points",
+                          "first_without_ms": off[0], "first_with_ms": on[0],
+                          "second_without_ms": off[1], "second_with_ms": on[1],
+                          "read_floor_ms": floor})
+
     def repeated(self):
         r = subprocess.run([PY, "-c", REPEAT, self.site], env=self.env(), capture_output=True,
                            text=True)
@@ -256,6 +312,7 @@ def main():
         b.startup()
         b.instructions()
         b.first_call()
+        b.every_dist()
         b.repeated()
     finally:
         subprocess.run(["umount", SITE])
