@@ -165,115 +165,28 @@ out:
 	return result;
 }
 
-/*
- * Distribution.entry_points for every distribution in turn (pluggy,
- * flake8: for dist in distributions(): dist.entry_points): one lookup of
- * the directory, kept by the accelerator while the directory stays as it
- * was, and asked about each distribution from its records.
- */
-struct accel_records {
-	struct epcache *ctx;
-	struct epcache_lookup *lookup;
-	bool spoke;
-};
-
-#define RECORDS_CAPSULE "epcache._accel_records"
-
-static void
-records_free(struct accel_records *r)
-{
-	epcache_lookup_free(r->lookup);
-	epcache_free(r->ctx);
-	free(r);
-}
-
-static void
-records_destroy(PyObject *capsule)
-{
-	records_free(PyCapsule_GetPointer(capsule, RECORDS_CAPSULE));
-}
-
-PyObject *
-epy_accel_records(PyObject *module, PyObject *args)
-{
-	PyObject *path, *bytes = NULL, *result = NULL;
-	struct epcache_selection *sel = NULL;
-	struct accel_records *r;
-	const char *p;
-	int rc;
-
-	if (!PyArg_ParseTuple(args, "O:_accel_records", &path))
-		return NULL;
-	if (!PyUnicode_Check(path) || !PyUnicode_FSConverter(path, &bytes)) {
-		PyErr_Clear();
-		Py_RETURN_NONE;
-	}
-	p = PyBytes_AS_STRING(bytes);
-	if (!(r = calloc(1, sizeof(*r))) || !(r->ctx = epcache_new())) {
-		free(r);
-		Py_DECREF(bytes);
-		return PyErr_NoMemory();
-	}
-	epcache_set_log_handler(r->ctx, note_message, &r->spoke);
-	epcache_set_log_priority(r->ctx, EPCACHE_LOG_WARNING);
-	Py_BEGIN_ALLOW_THREADS
-	rc = epcache_lookup_new(r->ctx, &p, 1, 0, &r->lookup);
-	/* read the records now, while nobody else holds them */
-	if (rc == 0 && epcache_lookup_get_path_status(r->lookup, 0) ==
-			       EPCACHE_STATUS_FRESH)
-		rc = epcache_lookup_select_distribution(r->lookup, 0, "", &sel);
-	else if (rc == 0)
-		epy_self_heal(r->lookup);
-	Py_END_ALLOW_THREADS
-	epcache_selection_free(sel);
-	Py_DECREF(bytes);
-	if (rc == -ENOMEM) {
-		records_free(r);
-		return PyErr_NoMemory();
-	}
-	/* only a cache read without a word: anything else is importlib's */
-	if ((rc != 0 && rc != -ENOENT) || r->spoke ||
-	    epcache_lookup_get_path_status(r->lookup, 0) !=
-		    EPCACHE_STATUS_FRESH) {
-		records_free(r);
-		Py_RETURN_NONE;
-	}
-	if (!(result = PyCapsule_New(r, RECORDS_CAPSULE, records_destroy)))
-		records_free(r);
-	return result;
-}
-
-PyObject *
-epy_accel_dist(PyObject *module, PyObject *args)
+/* ((name, value, group), ...) of one distribution, None when importlib
+ * must read it (not one of the records, or its files gave a warning) */
+static PyObject *
+dist_rows(struct epcache_lookup *lookup, PyObject *name, int *rc)
 {
 	struct epcache_selection *sel = NULL;
-	struct accel_records *r;
-	PyObject *capsule, *name, *bytes = NULL, *out = NULL;
-	const char *child;
+	PyObject *bytes = NULL, *out = NULL;
 	size_t n;
-	int rc;
 
-	if (!PyArg_ParseTuple(args, "OU:_accel_dist", &capsule, &name))
-		return NULL;
-	if (!(r = PyCapsule_GetPointer(capsule, RECORDS_CAPSULE)))
-		return NULL;
+	*rc = 0;
 	/* the name's bytes, as os.listdir() gave them (surrogate escapes) */
-	if (!PyUnicode_FSConverter(name, &bytes)) {
+	if (!PyUnicode_Check(name) || !PyUnicode_FSConverter(name, &bytes)) {
 		PyErr_Clear(); /* not a name a directory can hold */
-		Py_RETURN_NONE;
+		return Py_NewRef(Py_None);
 	}
-	child = PyBytes_AS_STRING(bytes);
-	/* with the GIL held: the lookup is shared by every thread */
-	rc = epcache_lookup_select_distribution(r->lookup, 0, child, &sel);
+	*rc = epcache_lookup_select_distribution(lookup, 0,
+						 PyBytes_AS_STRING(bytes), &sel);
 	Py_DECREF(bytes);
-	if (rc == -ENOMEM)
+	if (*rc == -ENOMEM)
 		return PyErr_NoMemory();
-	if (rc < 0 || r->spoke) {
-		/* not one of its distributions, or importlib's own answer
-		 * differs (warnings), or a part turned out corrupt */
-		epcache_selection_free(sel);
-		Py_RETURN_NONE;
-	}
+	if (*rc < 0)
+		return Py_NewRef(Py_None);
 	n = epcache_selection_get_count(sel);
 	if (!(out = PyTuple_New((Py_ssize_t)n)))
 		goto out;
@@ -293,4 +206,92 @@ epy_accel_dist(PyObject *module, PyObject *args)
 out:
 	epcache_selection_free(sel);
 	return out;
+}
+
+/*
+ * Distribution.entry_points for every distribution in turn (pluggy,
+ * flake8: for dist in distributions(): dist.entry_points): one lookup of
+ * the directory gives the accelerator every distribution's rows at once,
+ * {child: rows or None}, or None when the cache is not fresh and clean of
+ * messages. Nothing is kept open: a program's file descriptors are its
+ * own (pytest prints their numbers).
+ */
+PyObject *
+epy_accel_records(PyObject *module, PyObject *args)
+{
+	PyObject *path, *children, *bytes = NULL, *result = NULL;
+	struct epcache *ctx = NULL;
+	struct epcache_lookup *lookup = NULL;
+	const char *p;
+	bool spoke = false;
+	int rc;
+
+	if (!PyArg_ParseTuple(args, "OO:_accel_records", &path, &children))
+		return NULL;
+	if (!PyUnicode_Check(path) || !PyUnicode_FSConverter(path, &bytes)) {
+		PyErr_Clear();
+		Py_RETURN_NONE;
+	}
+	p = PyBytes_AS_STRING(bytes);
+	if (!(ctx = epcache_new())) {
+		PyErr_NoMemory();
+		goto out;
+	}
+	epcache_set_log_handler(ctx, note_message, &spoke);
+	epcache_set_log_priority(ctx, EPCACHE_LOG_WARNING);
+	Py_BEGIN_ALLOW_THREADS
+	rc = epcache_lookup_new(ctx, &p, 1, 0, &lookup);
+	if (rc == 0 && epcache_lookup_get_path_status(lookup, 0) !=
+			       EPCACHE_STATUS_FRESH)
+		epy_self_heal(lookup);
+	Py_END_ALLOW_THREADS
+	if (rc == -ENOMEM) {
+		PyErr_NoMemory();
+		goto out;
+	}
+	if (rc < 0 || epcache_lookup_get_path_status(lookup, 0) !=
+			      EPCACHE_STATUS_FRESH) {
+		result = Py_NewRef(Py_None);
+		goto out;
+	}
+	if (!(result = PyDict_New()))
+		goto out;
+	{
+		PyObject *it = PyObject_GetIter(children), *name;
+
+		if (!it) {
+			Py_CLEAR(result);
+			goto out;
+		}
+		while ((name = PyIter_Next(it))) {
+			PyObject *rows = dist_rows(lookup, name, &rc);
+
+			if (!rows || PyDict_SetItem(result, name, rows) < 0) {
+				Py_XDECREF(rows);
+				Py_DECREF(name);
+				Py_CLEAR(result);
+				break;
+			}
+			Py_DECREF(rows);
+			Py_DECREF(name);
+			/* a corrupt part: the answer is a scan's, not the
+			 * cache's; importlib reads the directory itself */
+			if (spoke || epcache_lookup_get_path_status(lookup, 0) !=
+					     EPCACHE_STATUS_FRESH)
+				break;
+		}
+		Py_DECREF(it);
+		if (result && PyErr_Occurred())
+			Py_CLEAR(result);
+	}
+	if (result && (spoke || epcache_lookup_get_path_status(lookup, 0) !=
+					EPCACHE_STATUS_FRESH)) {
+		Py_DECREF(result);
+		result = Py_NewRef(Py_None);
+	}
+out:
+	epcache_lookup_free(lookup);
+	epcache_free(ctx);
+	Py_XDECREF(bytes);
+	return result;
 }

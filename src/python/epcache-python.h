@@ -52,8 +52,7 @@ void epy_self_heal(const struct epcache_lookup *lookup);
 
 /* _epcache._accel_entry(path, group): accelerate.c */
 PyObject *epy_accel_entry(PyObject *module, PyObject *args);
-/* _epcache._accel_records(path), _accel_dist(records, child): the same */
+/* _epcache._accel_records(path, children): the same */
 PyObject *epy_accel_records(PyObject *module, PyObject *args);
-PyObject *epy_accel_dist(PyObject *module, PyObject *args);
 
 #endif /* EPCACHE_PYTHON_H */

@@ -474,14 +474,10 @@ static PyMethodDef module_methods[] = {
 	  "For epcache._accelerate: [(normalized, name, value, group)] of\n"
 	  "one path entry, or None unless its cache is fresh and clean." },
 	{ "_accel_records", (PyCFunction)epy_accel_records, METH_VARARGS,
-	  "_accel_records(path)\n\n"
-	  "For epcache._accelerate: the records of a directory whose cache\n"
-	  "is fresh, for _accel_dist(), or None." },
-	{ "_accel_dist", (PyCFunction)epy_accel_dist, METH_VARARGS,
-	  "_accel_dist(records, child)\n\n"
-	  "For epcache._accelerate: ((name, value, group), ...) of one\n"
-	  "distribution of those records in file order, or None when\n"
-	  "importlib must read it." },
+	  "_accel_records(path, children)\n\n"
+	  "For epcache._accelerate: {child: ((name, value, group), ...) in\n"
+	  "file order, or None where importlib must read it} from a fresh\n"
+	  "cache of the directory, or None." },
 	{ NULL, NULL, 0, NULL },
 };
 

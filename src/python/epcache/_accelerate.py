@@ -14,7 +14,7 @@ It also answers PathDistribution.entry_points, which programs read for
 every distribution in turn (pluggy, flake8: for dist in distributions()),
 from the records of the distribution's directory when that directory's
 cache is fresh and the distribution's entry_points.txt is the file it was
-when the cache was judged fresh (_epcache._accel_records, _accel_dist).
+when the cache was judged fresh (_epcache._accel_records).
 
 Everything else is importlib's own code: other finders, path entries
 without a fresh cache (zips, eggs, uncached or stale directories),
@@ -132,9 +132,9 @@ def install(md=None):
             _warn("cannot load the epcache extension (%s: %s)" % (
                 type(e).__name__, e))
             return False
-        from ._epcache import _accel_records, _accel_dist
+        from ._epcache import _accel_records
         eps = _make(md, machinery, md.entry_points, _accel_entry)
-        prop = _make_dist_entry_points(md, _accel_records, _accel_dist)
+        prop = _make_dist_entry_points(md, _accel_records)
         md.entry_points = eps
         md.PathDistribution.entry_points = prop
         return True
@@ -327,7 +327,7 @@ _RACY_NS = 2 * 10**9
 _RETRY_NS = 10**9
 
 
-def _make_dist_entry_points(md, accel_records, accel_dist):
+def _make_dist_entry_points(md, accel_records):
     """A property for PathDistribution.entry_points: importlib's own
     answer, from the records of the distribution's directory where they
     are importlib's answer."""
@@ -342,8 +342,8 @@ def _make_dist_entry_points(md, accel_records, accel_dist):
     from_text_for = EntryPoints.__dict__["_from_text_for"]
     stat = os.stat
     join = os.path.join
-    # root -> [its stat, when judged, records or None, child -> stat of
-    #          its entry_points.txt before that, child -> rows]
+    # root -> [its stat, when judged, child -> rows (None: importlib's)
+    #          or None, child -> stat of its entry_points.txt before that]
     dirs = {}
 
     def key_of(st):
@@ -375,14 +375,14 @@ def _make_dist_entry_points(md, accel_records, accel_dist):
                     before[child] = file_key(join(root, child,
                                                   "entry_points.txt"))
         except (OSError, ValueError):
-            return [key, now, None, None, None]
-        records = accel_records(root)
+            return [key, now, None, None]
+        records = accel_records(root, list(before))
         try:
             if records is None or key_of(stat(root or ".")) != key:
                 records = None
         except (OSError, ValueError):
             records = None
-        return [key, now, records, before, {}]
+        return [key, now, records, before]
 
     def rows_of(path):
         """(name, value, group) of each entry point PathDistribution(path)
@@ -409,10 +409,7 @@ def _make_dist_entry_points(md, accel_records, accel_dist):
         was = d[3].get(child)
         if not now or now != was or now[4] > d[1] - _RACY_NS:
             return None  # changed since, or maybe within its tick
-        rows = d[4].get(child)
-        if rows is None:
-            rows = d[4][child] = accel_dist(d[2], child)
-        return rows
+        return d[2].get(child)
 
     def entry_points(self):
         if (type(self) is PathDistribution
