@@ -25,6 +25,14 @@ the iteration order of a set of classes (keyring.backend's _classes:
 hashed by id, so by where each class happened to be allocated; the test
 shows that order moving without the accelerator too). Exit status 0 iff
 every comparison passed; a program that is missing is a failure.
+
+Then each program runs twice more, with an audit hook (a .pth of its own
+user site) counting the entry_points.txt files of the cached site it
+opens: pytest, flake8 and keyring must open some without the accelerator
+and none with it (each reads every distribution's entry points, or a
+group's); sphinx-build's and openstack's counts are printed. openstack's
+are not 0: cliff imports the importlib_metadata backport, which takes
+path discovery from the stdlib, and the accelerator stands aside.
 """
 import argparse
 import os
@@ -49,6 +57,24 @@ def mask_addresses(b):
 def sort_lines(b):
     return b"".join(sorted(b.splitlines(keepends=True)))
 
+
+# Counts what the program opens of the cached site, written at exit.
+COUNT_HOOK = '''import atexit, os, sys
+_site = os.environ["EPCACHE_TEST_COUNT_SITE"] + "/"
+_n = [0]
+def _hook(event, args):
+    if event == "open" and isinstance(args[0], str) and \\
+            args[0].startswith(_site) and args[0].endswith("/entry_points.txt"):
+        _n[0] += 1
+def _write():
+    with open(os.environ["EPCACHE_TEST_COUNT_FILE"], "w") as f:
+        f.write("%d\\n" % _n[0])
+sys.addaudithook(_hook)
+atexit.register(_write)
+'''
+
+# must open some entry_points.txt without the accelerator, none with it
+ACCELERATED = ("pytest", "flake8", "keyring")
 
 PROGRAMS = [
     # name, argv, normalise stdout
@@ -78,6 +104,14 @@ class Runner:
         hook = os.path.join(args.module_dir, "accelerate-hook")
         for f in ("epcache-accelerate.pth", "_epcache_accelerate.py"):
             shutil.copy(os.path.join(hook, f), usersite)
+        # the same user site, plus the counting hook
+        self.userbase_count = os.path.join(self.tmp, "userbase-count")
+        shutil.copytree(self.userbase, self.userbase_count)
+        usersite = usersite.replace(self.userbase, self.userbase_count, 1)
+        with open(os.path.join(usersite, "_epcache_count.py"), "w") as f:
+            f.write(COUNT_HOOK)
+        with open(os.path.join(usersite, "0-epcache-count.pth"), "w") as f:
+            f.write("import _epcache_count\n")
         self.project = os.path.join(self.tmp, "project")
         os.mkdir(self.project)
         with open(os.path.join(self.project, "test_fixture.py"), "w") as f:
@@ -109,9 +143,25 @@ class Runner:
             e["EPCACHE_NO_ACCELERATE"] = "1"
         return e
 
-    def run(self, argv, accelerate):
-        return subprocess.run(argv, cwd=self.project, env=self.env(accelerate),
+    def run(self, argv, accelerate, count=None):
+        env = self.env(accelerate)
+        if count:
+            env.update(PYTHONUSERBASE=self.userbase_count, EPCACHE_TEST_COUNT_SITE=self.site,
+                       EPCACHE_TEST_COUNT_FILE=count)
+        return subprocess.run(argv, cwd=self.project, env=env,
                               capture_output=True, timeout=300)
+
+    def opens(self, argv, accelerate):
+        """How many entry_points.txt of the cached site the program opens."""
+        count = os.path.join(self.tmp, "count")
+        if os.path.exists(count):
+            os.remove(count)
+        self.run(argv, accelerate, count)
+        try:
+            with open(count) as f:
+                return int(f.read())
+        except (OSError, ValueError):
+            return None
 
     def check(self, name, ok, detail=""):
         if ok:
@@ -155,6 +205,15 @@ class Runner:
             self.check("%s: stdout (%d bytes)" % (name, len(out_off)), out_on == out_off,
                        diff(out_off, out_on))
             self.check("%s: stderr" % name, on.stderr == off.stderr, diff(off.stderr, on.stderr))
+            n_off = self.opens(argv, False)
+            n_on = self.opens(argv, True)
+            label = "%s: entry_points.txt opened in the cached site: %s without, %s with" % (
+                name, n_off, n_on)
+            if name in ACCELERATED:
+                self.check(label + " (must be some, then none)",
+                           n_off is not None and n_off > 0 and n_on == 0)
+            else:
+                print("     %s" % label)
 
     def keyring_order_is_not_ours(self):
         """keyring's order moves with allocation alone: with importlib
