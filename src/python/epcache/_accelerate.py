@@ -73,9 +73,10 @@ def _code_names(f):
     return getattr(f, "__func__", f).__code__.co_names
 
 
-def _check(md, machinery):
-    """None when importlib.metadata is what this was written for, else
-    why not."""
+def _check(md, path_find=None, label="importlib.metadata"):
+    """None when @md (importlib.metadata, or the importlib_metadata
+    backport) is what this was written for, else why not. @path_find: the
+    stdlib's PathFinder.find_distributions, when it has one."""
     if not (3, 10) <= sys.version_info[:2] <= (3, 13):
         return "Python %d.%d is not 3.10-3.13" % sys.version_info[:2]
     try:
@@ -85,27 +86,119 @@ def _check(md, machinery):
                 md.MetadataPathFinder._search_paths,
             "MetadataPathFinder.find_distributions":
                 md.MetadataPathFinder.find_distributions,
-            "PathFinder.find_distributions":
-                machinery.PathFinder.find_distributions,
             "FastPath.search": md.FastPath.search,
             "Distribution.entry_points": md.Distribution.entry_points.fget,
         }
+        if path_find is not None:
+            funcs["PathFinder.find_distributions"] = path_find
         for name in ("EntryPoint", "EntryPoints", "PathDistribution",
                      "Prepared", "DistributionFinder"):
             getattr(md, name)
         md.EntryPoint._for
         md.FastPath.lookup
         md.FastPath.mtime
-        if sys.version_info < (3, 12):
+        md.EntryPoints._from_text_for
+        md.PathDistribution.read_text
+        if hasattr(md, "SelectableGroups"):
             md.SelectableGroups.load
-        for label, f in funcs.items():
-            if _code_names(f) not in _EXPECTED[label]:
-                return "importlib.metadata's %s is not the one expected" % (
-                    label)
+        elif sys.version_info < (3, 12):
+            return "%s has no SelectableGroups" % label
+        for name, f in funcs.items():
+            if _code_names(f) not in _EXPECTED[name]:
+                return "%s's %s is not the one expected" % (label, name)
     except Exception as e:  # an attribute gone, not a function...
-        return "importlib.metadata's internals changed (%s: %s)" % (
-            type(e).__name__, e)
+        return "%s's internals changed (%s: %s)" % (
+            label, type(e).__name__, e)
     return None
+
+
+def _func(f):
+    return getattr(f, "__func__", f)
+
+
+# The path-based finders whose directories the caches answer for, by
+# their find_distributions function: the stdlib's PathFinder, and the
+# importlib_metadata backport's MetadataPathFinder, which programs on
+# Debian 12 import (cliff, and so openstack): it removes the stdlib's
+# from path discovery and puts its own on sys.meta_path.
+_KINDS = {}
+_backport_tried = []
+
+
+class _Kind:
+    """One module's path discovery: its classes, and whether they are
+    still the ones this was installed over."""
+
+    def __init__(self, md):
+        self.md = md
+        self.EntryPoint = md.EntryPoint
+        self.PathDistribution = md.PathDistribution
+        self.FastPath = md.FastPath
+        self.Prepared = md.Prepared
+        self.MPF = md.MetadataPathFinder
+        self.mpf_find = _func(md.MetadataPathFinder.find_distributions)
+        self.mpf_search = _func(md.MetadataPathFinder._search_paths)
+        self.fp_search = md.FastPath.search
+        self.dist_eps = md.Distribution.__dict__["entry_points"]
+        # root -> (its Lookup, its names, normalized -> path)
+        self.known = {}
+
+    def untouched(self):
+        md = self.md
+        return (md.MetadataPathFinder is self.MPF
+                and _func(self.MPF.find_distributions) is self.mpf_find
+                and _func(self.MPF._search_paths) is self.mpf_search
+                and self.FastPath.search is self.fp_search
+                and md.Distribution.__dict__.get("entry_points")
+                is self.dist_eps
+                and getattr(getattr(self.PathDistribution.__dict__.get(
+                    "entry_points"), "fget", None), _MARK, True)
+                and md.EntryPoint is self.EntryPoint
+                and md.PathDistribution is self.PathDistribution
+                and md.FastPath is self.FastPath)
+
+    def names_of(self, root):
+        """The module's own view of the entry (its Lookup, cached by it
+        per mtime): the normalized names of its distributions and the
+        directory of the first of each, as unique() would keep it."""
+        fp = self.FastPath(root)
+        lookup = fp.lookup(fp.mtime)
+        have = self.known.get(root)
+        if have is not None and have[0] is lookup:
+            return have[1], have[2]
+        first = {}
+        PathDistribution = self.PathDistribution
+        for paths in lookup.infos.values():
+            for p in paths:
+                first.setdefault(PathDistribution(p)._normalized_name, p)
+        for paths in lookup.eggs.values():
+            for p in paths:
+                first.setdefault(PathDistribution(p)._normalized_name, p)
+        names = frozenset(first)
+        self.known[root] = (lookup, names, first)
+        return names, first
+
+
+def _extension():
+    """The extension's two calls, or None with one warning."""
+    try:
+        from ._epcache import _accel_entry, _accel_records
+    except Exception as e:
+        _warn("cannot load the epcache extension (%s: %s)" % (
+            type(e).__name__, e))
+        return None
+    return _accel_entry, _accel_records
+
+
+def _put(md, kind, ext):
+    """The accelerator behind @md's entry_points() and its
+    PathDistribution's entry_points."""
+    eps = _make(md, md.entry_points, ext[0])
+    prop = _make_dist_entry_points(md, ext[1])
+    if kind.find is not None:
+        _KINDS[kind.find] = kind
+    md.entry_points = eps
+    md.PathDistribution.entry_points = prop
 
 
 def install(md=None):
@@ -117,26 +210,22 @@ def install(md=None):
         if getattr(md.entry_points, _MARK, False):
             return True
         import importlib.machinery as machinery
-        if not hasattr(machinery.PathFinder, "find_distributions"):
-            # the importlib_metadata backport took path discovery away
-            # from the stdlib (its _compat.disable_stdlib_finder()): the
-            # stdlib's entry_points() reads no directory, nothing to do
-            return False
-        why = _check(md, machinery)
+        # None when the importlib_metadata backport took path discovery
+        # away from the stdlib (its _compat.disable_stdlib_finder()):
+        # the stdlib's entry_points() then reads the backport's finder
+        path_find = machinery.PathFinder.__dict__.get("find_distributions")
+        path_find = getattr(path_find, "__func__", path_find)
+        why = _check(md, path_find)
         if why:
             _warn(why)
             return False
-        try:
-            from ._epcache import _accel_entry
-        except Exception as e:
-            _warn("cannot load the epcache extension (%s: %s)" % (
-                type(e).__name__, e))
+        ext = _extension()
+        if ext is None:
             return False
-        from ._epcache import _accel_records
-        eps = _make(md, machinery, md.entry_points, _accel_entry)
-        prop = _make_dist_entry_points(md, _accel_records)
-        md.entry_points = eps
-        md.PathDistribution.entry_points = prop
+        kind = _Kind(md)
+        kind.find = path_find
+        _put(md, kind, ext)
+        _adopt_backport()
         return True
     except Exception as e:  # never into the caller
         try:
@@ -146,8 +235,31 @@ def install(md=None):
         return False
 
 
+def _adopt_backport():
+    """Once importlib_metadata has been imported: the accelerator behind
+    it too, if it is a version this was written for; else it stays as it
+    is, quietly (another library, not importlib's internals changing)."""
+    if _backport_tried:
+        return
+    bp = sys.modules.get("importlib_metadata")
+    if bp is None:
+        return
+    _backport_tried.append(bp)
+    try:
+        if getattr(bp.entry_points, _MARK, False) or _check(
+                bp, None, "importlib_metadata"):
+            return
+        ext = _extension()
+        if ext is not None:
+            kind = _Kind(bp)
+            kind.find = kind.mpf_find  # its finder is on sys.meta_path
+            _put(bp, kind, ext)
+    except Exception:
+        pass
+
+
 def uninstall(md=None):
-    """Give importlib.metadata its own entry_points back."""
+    """Give importlib.metadata (or @md) its own entry_points back."""
     if md is None:
         import importlib.metadata as md
     orig = getattr(md.entry_points, "__wrapped__", None)
@@ -156,66 +268,30 @@ def uninstall(md=None):
     prop = md.PathDistribution.__dict__.get("entry_points")
     if getattr(getattr(prop, "fget", None), _MARK, False):
         del md.PathDistribution.entry_points
+    for f, kind in list(_KINDS.items()):
+        if kind.md is md:
+            del _KINDS[f]
 
 
-def _make(md, machinery, orig, accel_entry):
-    EntryPoint = md.EntryPoint
+def _make(md, orig, accel_entry):
     EntryPoints = md.EntryPoints
-    PathDistribution = md.PathDistribution
-    FastPath = md.FastPath
-    Prepared = md.Prepared
     Context = md.DistributionFinder.Context
-    MPF = md.MetadataPathFinder
-    PathFinder = machinery.PathFinder
-    selectable = sys.version_info < (3, 12)
+    selectable = hasattr(md, "SelectableGroups")
     SelectableGroups = md.SelectableGroups if selectable else None
-    # what must still be in place at call time
-    pf_find = PathFinder.find_distributions
-    mpf_find = MPF.find_distributions.__func__
-    mpf_search = MPF._search_paths.__func__
-    fp_search = FastPath.search
-    dist_eps = md.Distribution.__dict__["entry_points"]
+    # the order of a selection without a group: by group (3.10, 3.11 and
+    # the backport's SelectableGroups), else the files' (3.12+)
+    unsorted = not selectable
+    EntryPoint = md.EntryPoint
     distributions = md.distributions
-    # root -> (importlib's Lookup of it, its names, normalized -> path)
-    known = {}
     # root -> (its cache file's identity, whether it is clean)
     clean = {}
 
     def untouched():
-        return (getattr(PathFinder, "find_distributions", None) is pf_find
-                and getattr(MPF.find_distributions, "__func__", None)
-                is mpf_find
-                and getattr(MPF._search_paths, "__func__", None)
-                is mpf_search
-                and FastPath.search is fp_search
-                and md.Distribution.__dict__.get("entry_points") is dist_eps
-                and getattr(getattr(PathDistribution.__dict__.get(
-                    "entry_points"), "fget", None), _MARK, True)
-                and md.distributions is distributions
+        return (md.distributions is distributions
                 and md.EntryPoint is EntryPoint
-                and md.PathDistribution is PathDistribution)
+                and md.EntryPoints is EntryPoints)
 
-    def names_of(root):
-        """importlib's own view of the entry (its Lookup, cached by it
-        per mtime): the normalized names of its distributions and the
-        directory of the first of each, as unique() would keep it."""
-        fp = FastPath(root)
-        lookup = fp.lookup(fp.mtime)
-        have = known.get(root)
-        if have is not None and have[0] is lookup:
-            return have[1], have[2]
-        first = {}
-        for paths in lookup.infos.values():
-            for p in paths:
-                first.setdefault(PathDistribution(p)._normalized_name, p)
-        for paths in lookup.eggs.values():
-            for p in paths:
-                first.setdefault(PathDistribution(p)._normalized_name, p)
-        names = frozenset(first)
-        known[root] = (lookup, names, first)
-        return names, first
-
-    def from_cache(root, group, name, seen, out):
+    def from_cache(kind, root, group, name, seen, out):
         """Append what the path entry @root contributes from its cache;
         False (having appended nothing) when its cache is not used."""
         if type(root) is not str or root.lower().endswith(".egg"):
@@ -234,17 +310,19 @@ def _make(md, machinery, orig, accel_entry):
         if token is not None and have is not None and have[0] == token:
             if not have[1]:
                 return False
-            rows = accel_entry(root, group, False, not selectable)
+            rows = accel_entry(root, group, False, unsorted)
         else:
-            rows = accel_entry(root, group, True, not selectable)
+            rows = accel_entry(root, group, True, unsorted)
             if token is not None and rows is not None:
                 clean[root] = (token, rows is not False)
         if rows is None or rows is False:
             return False
         try:
-            names, first = names_of(root)
+            names, first = kind.names_of(root)
         except Exception:
             return False  # importlib's own code will say what is wrong
+        PathDistribution = kind.PathDistribution
+        KEntryPoint = kind.EntryPoint
         picked = []
         dists = {}  # one PathDistribution per distribution, as importlib
         dist_norm = None
@@ -261,7 +339,7 @@ def _make(md, machinery, orig, accel_entry):
                         False if norm in seen else PathDistribution(path))
             if dist is False or (name is not None and ep_name != name):
                 continue
-            picked.append(EntryPoint(ep_name, value, ep_group)._for(dist))
+            picked.append(KEntryPoint(ep_name, value, ep_group)._for(dist))
         out.extend(picked)
         seen.update(names)
         return True
@@ -284,6 +362,8 @@ def _make(md, machinery, orig, accel_entry):
                 return orig(**params)
         if not untouched():
             return orig(**params)
+        if not _backport_tried:
+            _adopt_backport()
         group = params.get("group")
         name = params.get("name")
         out = []
@@ -293,14 +373,15 @@ def _make(md, machinery, orig, accel_entry):
             find = getattr(finder, "find_distributions", None)
             if find is None:
                 continue
-            if find is not pf_find:
+            kind = _KINDS.get(_func(find))
+            if kind is None or not kind.untouched():
                 from_dists(find(context), params, seen, out)
                 continue
-            prepared = Prepared(None)
+            prepared = kind.Prepared(None)
             for root in context.path:
-                if not from_cache(root, group, name, seen, out):
-                    from_dists(map(PathDistribution,
-                                   FastPath(root).search(prepared)),
+                if not from_cache(kind, root, group, name, seen, out):
+                    from_dists(map(kind.PathDistribution,
+                                   kind.FastPath(root).search(prepared)),
                                params, seen, out)
         if selectable and not params:
             return SelectableGroups.load(out)
