@@ -16,9 +16,14 @@ caches absent, fresh (where the cache must have been used: no
 entry_points.txt opened in a path list of cached directories), stale
 (EPCACHE_NO_WRITE=1) and stale then healed by the accelerator.
 
+With --backport, the importlib_metadata backport is imported first, as
+cliff does (it takes path discovery from the stdlib): importlib.metadata's
+entry_points() and the backport's own, and the backport's distributions,
+against theirs.
+
     conformance-accelerate.py --module-dir BUILD/src/python \
         --update BUILD/src/update-entrypoints-cache --query BUILD/src/entrypoints-query \
-        [--no-real] [--only REGEX]
+        [--no-real] [--backport] [--only REGEX]
 
 Last line "N passed, M failed"; exit status 0 iff M is 0.
 """
@@ -124,37 +129,19 @@ def rep_dist(dist, call):
 
 
 class Counter:
-    """Counts what the accelerator read: entry_points.txt files (through
-    importlib's own Distribution.read_text) and cache hits."""
+    """Counts the cache hits of the accelerator's entry_points()."""
 
     def __init__(self, ext):
-        self.reads = 0
         self.hits = 0
-        self.ext = ext
         self.accel = ext._accel_entry
-        self.read_text = md.PathDistribution.read_text
         counter = self
-
-        def read_text(dist, filename):
-            if filename == "entry_points.txt":
-                counter.reads += 1
-            return counter.read_text(dist, filename)
 
         def accel(*args):
             r = counter.accel(*args)
             if r:
                 counter.hits += 1
             return r
-        self.patched_read_text = read_text
         self.patched_accel = accel
-
-    def __enter__(self):
-        self.reads = self.hits = 0
-        md.PathDistribution.read_text = self.patched_read_text
-        return self
-
-    def __exit__(self, *a):
-        md.PathDistribution.read_text = self.read_text
 
 
 class Conformance:
@@ -187,33 +174,35 @@ class Conformance:
             all_cached = cached and all(
                 os.path.normpath(p) in self.dirs and clean_cache(p) and
                 not p.lower().rstrip("/").endswith(".egg") for p in paths)
-            for g, n in qs:
-                name = "%s/%s/%s" % (label, plname, rc.q_desc((g, n)))
-                if not self.results.wanted(name):
-                    continue
-                params = {}
-                if g is not None:
-                    params["group"] = g
-                if n is not None:
-                    params["name"] = n
-                saved = sys.path[:]
-                sys.path[:] = paths
-                try:
-                    want = rep(lambda: self.orig(**params))
-                    with self.counter as c:
-                        got = rep(lambda: md.entry_points(**params))
-                finally:
-                    sys.path[:] = saved
-                if got != want:
-                    self.results.add(name, False, "paths %s\nimportlib %r\naccelerated %r" % (
-                        ascii(paths), want, got))
-                    continue
-                if all_cached and c.reads:
-                    self.results.add(name, False, "%d entry_points.txt read: cache not used"
-                                     % c.reads)
-                    continue
-                self.results.add(name, True)
-                self.hits += c.hits
+            for api, accelerated, orig in self.apis:
+                for g, n in qs:
+                    name = "%s/%s/%s%s" % (label, plname, rc.q_desc((g, n)), api)
+                    if not self.results.wanted(name):
+                        continue
+                    params = {}
+                    if g is not None:
+                        params["group"] = g
+                    if n is not None:
+                        params["name"] = n
+                    saved = sys.path[:]
+                    sys.path[:] = paths
+                    try:
+                        want = rep(lambda: orig(**params))
+                        hits = self.counter.hits
+                        with self.opens as o:
+                            got = rep(lambda: accelerated(**params))
+                    finally:
+                        sys.path[:] = saved
+                    if got != want:
+                        self.results.add(name, False, "paths %s\nimportlib %r\naccelerated %r" % (
+                            ascii(paths), want, got))
+                        continue
+                    if all_cached and o.n:
+                        self.results.add(name, False, "%d entry_points.txt opened: cache not "
+                                         "used" % o.n)
+                        continue
+                    self.results.add(name, True)
+                    self.hits += self.counter.hits - hits
             self.compare_dists(label, plname, paths, all_cached)
 
     def compare_dists(self, label, plname, paths, all_cached):
@@ -223,7 +212,7 @@ class Conformance:
         saved = sys.path[:]
         sys.path[:] = paths
         try:
-            dists = list(md.distributions())
+            dists = list(self.dmod.distributions())
         finally:
             sys.path[:] = saved
         want = [rep_dist(d, lambda: self.orig_dist_eps(d)) for d in dists]
@@ -251,10 +240,24 @@ class Conformance:
         self.counter = Counter(_epcache)
         # the accelerator takes the extension's function when installed
         _epcache._accel_entry = self.counter.patched_accel
+        self.dmod = md
+        if self.args.backport:
+            # as cliff does: path discovery is the backport's from now on
+            import importlib_metadata as bp
+            import importlib.machinery
+            self.results.add("backport took path discovery", not hasattr(
+                importlib.machinery.PathFinder, "find_distributions"))
+            self.dmod = bp
         self.results.add("install", epcache.accelerate() is True)
         self.results.add("installed", getattr(md.entry_points, "_epcache_accelerated", False))
         self.orig = md.entry_points.__wrapped__
-        prop = md.PathDistribution.__dict__.get("entry_points")
+        self.apis = [("", md.entry_points, self.orig)]
+        if self.args.backport:
+            self.results.add("installed in the backport",
+                             getattr(bp.entry_points, "_epcache_accelerated", False))
+            self.apis.append((" (importlib_metadata)", bp.entry_points,
+                              bp.entry_points.__wrapped__))
+        prop = self.dmod.PathDistribution.__dict__.get("entry_points")
         self.results.add("installed on PathDistribution.entry_points",
                          getattr(prop.fget, "_epcache_accelerated", False))
         self.orig_dist_eps = prop.fget.__wrapped__
@@ -321,6 +324,9 @@ def main():
     ap.add_argument("--update", required=True)
     ap.add_argument("--query", required=True)
     ap.add_argument("--no-real", dest="real", action="store_false")
+    ap.add_argument("--backport", action="store_true",
+                    help="import the importlib_metadata backport first, as cliff "
+                    "does, and compare its entry_points() and distributions too")
     ap.add_argument("--only")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
