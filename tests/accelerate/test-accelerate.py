@@ -356,6 +356,61 @@ print(json.dumps(out))
                    "%r\n%s" % (out, r.stderr))
         shutil.rmtree(os.path.dirname(site))
 
+    def test_backport(self):
+        """The importlib_metadata backport, imported before or after
+        importlib.metadata (it takes path discovery from the stdlib): both
+        modules' entry_points() accelerated, importlib's answers, no
+        warning; a backport whose internals are not the expected ones is
+        left as it is, quietly, and answers as without the accelerator."""
+        code = r'''
+import sys, warnings
+warnings.simplefilter("always")
+if sys.argv[2] == "bp-first":
+    import importlib_metadata as bp
+    import importlib.metadata as md
+else:
+    import importlib.metadata as md
+    if sys.argv[2] == "other-version":
+        import importlib_metadata as bp
+        bp.FastPath.search = lambda self, prepared: bp.Lookup(self).search(prepared)
+    else:
+        import importlib_metadata as bp
+opened = []
+def hook(event, args):
+    if event == "open" and isinstance(args[0], str) and \
+            args[0].startswith(sys.argv[1] + "/") and args[0].endswith("/entry_points.txt"):
+        opened.append(args[0])
+sys.addaudithook(hook)
+def dump(eps):
+    return [type(eps).__module__] + sorted((type(e).__module__, e.name, e.value, e.group,
+                                            type(e.dist).__module__) for e in eps)
+out = []
+for mod in (md, bp):
+    for g in ("fx.plugins", "console_scripts"):
+        got = dump(mod.entry_points(group=g))
+        out.append(got == dump(mod.entry_points.__wrapped__(group=g))
+                   if hasattr(mod.entry_points, "__wrapped__") else got)
+    dist = [d for d in bp.distributions() if d.name == "fx-alpha"][0]
+    out.append(sorted(e.name for e in dist.entry_points))
+print(getattr(md.entry_points, "_epcache_accelerated", False),
+      getattr(bp.entry_points, "_epcache_accelerated", False), len(opened) > 0, out)
+'''
+        self.build_cache(self.site)
+        time.sleep(2.1)  # the fixture's files are older than the racy window
+        want_eps = ["fx-alpha", "beta", "alpha"]
+        for order in ("bp-first", "bp-after"):
+            r = self.py(code, self.site, order)
+            self.check("backport imported %s importlib.metadata: both accelerated, "
+                       "importlib's answers, no entry_points.txt opened, no warning" % (
+                           "before" if order == "bp-first" else "after"),
+                       r.stdout == "True True False %r\n" % (
+                           [True, True, sorted(want_eps), True, True, sorted(want_eps)],)
+                       and not r.stderr, r.stdout + r.stderr)
+        r = self.py(code, self.site, "other-version")
+        self.check("a backport with other internals: left alone quietly, its own answers",
+                   r.stdout.startswith("True False True [True, True, ") and not r.stderr,
+                   r.stdout + r.stderr)
+
     def test_internals_changed(self):
         """importlib.metadata not as expected: untouched, one warning, both
         at start-up (another .pth imported and changed it first) and from
