@@ -3,7 +3,8 @@
 """The accelerator (epcache-accelerate.pth): what it saves real programs,
 what it costs every interpreter start, and what repeated calls cost.
 
-    accelerate-bench.py --build BUILDDIR [--runs N] [--startup-runs N] [--json FILE]
+    accelerate-bench.py --build BUILDDIR [--runs N] [--startup-runs N] [--extra N]
+                        [--json FILE]
 
 The site: as on a machine with the package installed, where the dpkg
 trigger keeps /usr/lib/python3/dist-packages cached, without writing it:
@@ -16,7 +17,16 @@ package from BUILDDIR/src/python (PYTHONPATH). Rows, medians of interleaved runs
 
   program rows    whole process with the accelerator, without it
                   (EPCACHE_NO_ACCELERATE=1, same environment), and
-                  `python3 -c pass`: the time saved per program
+                  `python3 -c pass`: the time saved per program; then
+                  again with EXTRA (default 2,000) generated distributions
+                  in a second cached site on PYTHONPATH (entry points in
+                  groups no program loads), as on a bigger system: with
+                  113 distributions the few ms saved are within the
+                  noise of whole processes
+  instructions    with --program-instructions: the instructions valgrind
+                  (callgrind) counts for each program with and without,
+                  on both sites: what the accelerator saves without the
+                  noise of wall clocks (slow: minutes)
   start-up cost   `python3 -c pass` with the hook's user site against the
                   same user site without the .pth (STARTUP-RUNS runs each,
                   default 300, interleaved), and the hook module's own
@@ -141,13 +151,39 @@ class Bench:
         with open(os.path.join(self.project, "test_one.py"), "w") as f:
             f.write("def test_one():\n    pass\n")
         self.rows = []
+        self.extra = []
+
+    def make_extra(self, n):
+        """A cached site of @n distributions, 60% with 2-9 entry points in
+        groups none of the programs loads; older than the accelerator's
+        2 s racy window when the programs run."""
+        import random
+        rnd = random.Random(1)
+        site = os.path.join(self.tmp, "extra", "site-packages")
+        os.makedirs(site)
+        for i in range(n):
+            d = os.path.join(site, "benchpkg%05d-1.0.dist-info" % i)
+            os.mkdir(d)
+            with open(os.path.join(d, "METADATA"), "w") as f:
+                f.write("Metadata-Version: 2.1\nName: benchpkg%05d\nVersion: 1.0\n" % i)
+            if rnd.random() < 0.6:
+                with open(os.path.join(d, "entry_points.txt"), "w") as f:
+                    f.write("[console_scripts]\nbench%05d = benchpkg%05d:main\n" % (i, i))
+                    for k in range(rnd.randrange(1, 9)):
+                        f.write("[bench.g%02d]\nb%05d_%d = benchpkg%05d:x%d\n"
+                                % (rnd.randrange(40), i, k, i, k))
+        subprocess.run([os.path.join(self.build, "src", "update-entrypoints-cache"), site],
+                       check=True)
+        time.sleep(2.5)
+        return site
 
     def env(self, accelerate=True, userbase=None):
         home = os.path.join(self.tmp, "home")
         os.makedirs(home, exist_ok=True)
         e = {"PATH": "/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8",
              "EPCACHE_NO_WRITE": "1", "PYTHONUSERBASE": userbase or self.ub_on,
-             "PYTHONPATH": os.path.join(self.build, "src", "python"),
+             "PYTHONPATH": os.pathsep.join([os.path.join(self.build, "src", "python")]
+                                           + self.extra),
              # stevedore's own cache would answer instead of importlib
              "XDG_CACHE_HOME": "/nonexistent/cache"}
         if not accelerate:
@@ -169,10 +205,10 @@ class Bench:
                     times[k].append(ms)
         return [statistics.median(t) for t in times], times
 
-    def programs(self):
+    def programs(self, label="the real site"):
         passv = ([PY, "-c", "pass"], self.env())
-        print("%-28s %10s %10s %10s %10s %8s" % ("program (median ms)", "without", "with",
-                                                 "saved", "pass", "ratio"))
+        print("%-28s %10s %10s %10s %10s %8s   (%s)" % (
+            "program (median ms)", "without", "with", "saved", "pass", "ratio", label))
         for name, argv in PROGRAMS:
             if not os.path.exists(argv[0]):
                 print("%-28s not installed" % name)
@@ -181,8 +217,34 @@ class Bench:
                 [(argv, self.env(False)), (argv, self.env(True)), passv], self.args.runs)
             print("%-28s %10.1f %10.1f %10.1f %10.1f %7.2fx" % (
                 name, off, on, off - on, p, (off - p) / max(on - p, 1e-9)))
-            self.rows.append({"what": name, "without_ms": off, "with_ms": on,
+            self.rows.append({"what": name, "site": label, "without_ms": off, "with_ms": on,
                               "saved_ms": off - on, "pass_ms": p})
+
+    def program_instructions(self, label):
+        if not shutil.which("valgrind"):
+            print("program instructions: valgrind is not installed")
+            return
+        print("%-28s %14s %14s %14s %8s   (%s)" % (
+            "program (instructions)", "without", "with", "saved", "saved%", label))
+        for name, argv in PROGRAMS:
+            if not os.path.exists(argv[0]):
+                continue
+            counts = {}
+            for acc in (False, True):
+                r = subprocess.run(["valgrind", "--tool=callgrind",
+                                    "--callgrind-out-file=/dev/null"] + argv,
+                                   env=self.env(acc), cwd=self.project,
+                                   capture_output=True, text=True)
+                m = re.search(r"Collected : (\d+)", r.stderr)
+                counts[acc] = int(m.group(1)) if m else None
+            if None in counts.values():
+                print("%-28s valgrind gave no count" % name)
+                continue
+            off, on = counts[False], counts[True]
+            print("%-28s %14d %14d %14d %7.1f%%" % (name, off, on, off - on,
+                                                   100.0 * (off - on) / off))
+            self.rows.append({"what": name + " instructions", "site": label,
+                              "without": off, "with": on})
 
     def startup(self):
         argv = [PY, "-c", "pass"]
@@ -297,6 +359,8 @@ def main():
     ap.add_argument("--build", required=True)
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--startup-runs", type=int, default=300)
+    ap.add_argument("--extra", type=int, default=2000)
+    ap.add_argument("--program-instructions", action="store_true")
     ap.add_argument("--json")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
@@ -309,6 +373,15 @@ def main():
         print("accelerator, the real site (%d entries), load %s" % (
             len(os.listdir(b.site)), open("/proc/loadavg").read().split()[:3]))
         b.programs()
+        if args.program_instructions:
+            b.program_instructions("the real site")
+        if args.extra:
+            label = "the real site + %d generated distributions" % args.extra
+            b.extra = [b.make_extra(args.extra)]
+            b.programs(label)
+            if args.program_instructions:
+                b.program_instructions(label)
+            b.extra = []
         b.startup()
         b.instructions()
         b.first_call()
