@@ -278,9 +278,10 @@ def _make(md, orig, accel_entry):
     Context = md.DistributionFinder.Context
     selectable = hasattr(md, "SelectableGroups")
     SelectableGroups = md.SelectableGroups if selectable else None
-    # the order of a selection without a group: by group (3.10, 3.11 and
-    # the backport's SelectableGroups), else the files' (3.12+)
-    unsorted = not selectable
+    # Without a group, the rows come in the files' order, from the
+    # cache's records in one read: 3.12+ keeps that order, and
+    # SelectableGroups (3.10, 3.11, the backport) sorts by group itself,
+    # stably, as it does importlib's own.
     EntryPoint = md.EntryPoint
     distributions = md.distributions
     # root -> (its cache file's identity, whether it is clean)
@@ -310,9 +311,9 @@ def _make(md, orig, accel_entry):
         if token is not None and have is not None and have[0] == token:
             if not have[1]:
                 return False
-            rows = accel_entry(root, group, False, unsorted)
+            rows = accel_entry(root, group, False, group is None)
         else:
-            rows = accel_entry(root, group, True, unsorted)
+            rows = accel_entry(root, group, True, group is None)
             if token is not None and rows is not None:
                 clean[root] = (token, rows is not False)
         if rows is None or rows is False:
