@@ -41,6 +41,63 @@ note_message(struct epcache *ctx, enum epcache_log_priority prio,
 	*(bool *)userdata = true;
 }
 
+/* One path entry's lookup, every library message noted in @spoke. */
+struct accel_lookup {
+	struct epcache *ctx;
+	struct epcache_lookup *lookup;
+	bool spoke;
+};
+
+/*
+ * 1 with @a->lookup made (NULL when the library failed: importlib's
+ * answer), 0 when @path is not a str (importlib's FastPath handles
+ * anything else its way), -1 with a Python exception set.
+ */
+static int
+accel_lookup_open(struct accel_lookup *a, PyObject *path)
+{
+	PyObject *bytes;
+	const char *p;
+	int rc;
+
+	*a = (struct accel_lookup){0};
+	if (!PyUnicode_Check(path) || !PyUnicode_FSConverter(path, &bytes)) {
+		PyErr_Clear();
+		return 0;
+	}
+	p = PyBytes_AS_STRING(bytes);
+	if (!(a->ctx = epcache_new())) {
+		Py_DECREF(bytes);
+		PyErr_NoMemory();
+		return -1;
+	}
+	epcache_set_log_handler(a->ctx, note_message, &a->spoke);
+	epcache_set_log_priority(a->ctx, EPCACHE_LOG_WARNING);
+	Py_BEGIN_ALLOW_THREADS
+	rc = epcache_lookup_new(a->ctx, &p, 1, 0, &a->lookup);
+	Py_END_ALLOW_THREADS
+	Py_DECREF(bytes);
+	if (rc == -ENOMEM) {
+		PyErr_NoMemory();
+		return -1;
+	}
+	return 1;
+}
+
+static void
+accel_lookup_close(struct accel_lookup *a)
+{
+	epcache_lookup_free(a->lookup);
+	epcache_free(a->ctx);
+}
+
+static bool
+accel_fresh(const struct accel_lookup *a)
+{
+	return a->lookup && epcache_lookup_get_path_status(a->lookup, 0) ==
+				    EPCACHE_STATUS_FRESH;
+}
+
 /* (normalized, name, value, group) per entry, in importlib's order. */
 static PyObject *
 rows_of(const struct epcache_selection *sel)
@@ -91,14 +148,11 @@ fail:
 PyObject *
 epy_accel_entry(PyObject *module, PyObject *args)
 {
-	PyObject *path, *group = Py_None, *bytes = NULL, *result = NULL;
-	struct epcache *ctx = NULL;
-	struct epcache_lookup *lookup = NULL;
+	PyObject *path, *group = Py_None, *result = NULL;
+	struct accel_lookup a;
 	struct epcache_selection *sel = NULL;
 	const char *g = NULL;
-	const char *p;
-	bool spoke = false;
-	int check = 0, unsorted = 0, rc;
+	int check = 0, unsorted = 0, rc = 0;
 	size_t warnings = 0;
 
 	if (!PyArg_ParseTuple(args, "OO|pp:_accel_entry", &path, &group, &check,
@@ -115,31 +169,27 @@ epy_accel_entry(PyObject *module, PyObject *args)
 			Py_RETURN_NONE;
 		}
 	}
-	/* str only: importlib's FastPath handles anything else its way */
-	if (!PyUnicode_Check(path) || !PyUnicode_FSConverter(path, &bytes)) {
-		PyErr_Clear();
+	switch (accel_lookup_open(&a, path)) {
+	case 0:
 		Py_RETURN_NONE;
-	}
-	p = PyBytes_AS_STRING(bytes);
-	if (!(ctx = epcache_new())) {
-		PyErr_NoMemory();
+	case -1:
 		goto out;
 	}
-	epcache_set_log_handler(ctx, note_message, &spoke);
-	epcache_set_log_priority(ctx, EPCACHE_LOG_WARNING);
+	if (!a.lookup) {
+		result = Py_NewRef(Py_None);
+		goto out;
+	}
 	Py_BEGIN_ALLOW_THREADS
-	rc = epcache_lookup_new(ctx, &p, 1, 0, &lookup);
-	if (rc == 0 && epcache_lookup_get_path_status(lookup, 0) ==
-			       EPCACHE_STATUS_FRESH)
+	if (accel_fresh(&a))
 		rc = g || !unsorted
-			     ? epcache_lookup_select(lookup, g, NULL, &sel)
-			     : epcache_lookup_select_unsorted(lookup, NULL, &sel);
+			     ? epcache_lookup_select(a.lookup, g, NULL, &sel)
+			     : epcache_lookup_select_unsorted(a.lookup, NULL, &sel);
 	if (rc == 0 && sel && check)
-		rc = epcache_lookup_get_path_warnings(lookup, 0, &warnings);
+		rc = epcache_lookup_get_path_warnings(a.lookup, 0, &warnings);
 	else if (rc == 0 && !sel)
 		/* importlib answers for this entry; a stale cache of the
 		 * caller's own directory is rebuilt, by the module's rules */
-		epy_self_heal(lookup);
+		epy_self_heal(a.lookup);
 	Py_END_ALLOW_THREADS
 	if (rc == -ENOMEM) {
 		PyErr_NoMemory();
@@ -147,21 +197,18 @@ epy_accel_entry(PyObject *module, PyObject *args)
 	}
 	/* no answer from the cache: a failure, not fresh, or it fell back
 	 * to a scan on the way (status corrupt), or something was said */
-	if (rc == 0 && sel && !spoke && warnings) {
+	if (rc == 0 && sel && !a.spoke && warnings) {
 		result = Py_NewRef(Py_False); /* fresh, but not importlib's */
 		goto out;
 	}
-	if (rc < 0 || !sel || spoke ||
-	    epcache_lookup_get_path_status(lookup, 0) != EPCACHE_STATUS_FRESH) {
+	if (rc < 0 || !sel || a.spoke || !accel_fresh(&a)) {
 		result = Py_NewRef(Py_None);
 		goto out;
 	}
 	result = rows_of(sel);
 out:
 	epcache_selection_free(sel);
-	epcache_lookup_free(lookup);
-	epcache_free(ctx);
-	Py_XDECREF(bytes);
+	accel_lookup_close(&a);
 	return result;
 }
 
@@ -219,38 +266,24 @@ out:
 PyObject *
 epy_accel_records(PyObject *module, PyObject *args)
 {
-	PyObject *path, *children, *bytes = NULL, *result = NULL;
-	struct epcache *ctx = NULL;
-	struct epcache_lookup *lookup = NULL;
-	const char *p;
-	bool spoke = false;
+	PyObject *path, *children, *result = NULL;
+	struct accel_lookup a;
 	int rc;
 
 	if (!PyArg_ParseTuple(args, "OO:_accel_records", &path, &children))
 		return NULL;
-	if (!PyUnicode_Check(path) || !PyUnicode_FSConverter(path, &bytes)) {
-		PyErr_Clear();
+	switch (accel_lookup_open(&a, path)) {
+	case 0:
 		Py_RETURN_NONE;
-	}
-	p = PyBytes_AS_STRING(bytes);
-	if (!(ctx = epcache_new())) {
-		PyErr_NoMemory();
+	case -1:
 		goto out;
 	}
-	epcache_set_log_handler(ctx, note_message, &spoke);
-	epcache_set_log_priority(ctx, EPCACHE_LOG_WARNING);
-	Py_BEGIN_ALLOW_THREADS
-	rc = epcache_lookup_new(ctx, &p, 1, 0, &lookup);
-	if (rc == 0 && epcache_lookup_get_path_status(lookup, 0) !=
-			       EPCACHE_STATUS_FRESH)
-		epy_self_heal(lookup);
-	Py_END_ALLOW_THREADS
-	if (rc == -ENOMEM) {
-		PyErr_NoMemory();
-		goto out;
-	}
-	if (rc < 0 || epcache_lookup_get_path_status(lookup, 0) !=
-			      EPCACHE_STATUS_FRESH) {
+	if (!accel_fresh(&a)) {
+		if (a.lookup) {
+			Py_BEGIN_ALLOW_THREADS
+			epy_self_heal(a.lookup);
+			Py_END_ALLOW_THREADS
+		}
 		result = Py_NewRef(Py_None);
 		goto out;
 	}
@@ -264,7 +297,7 @@ epy_accel_records(PyObject *module, PyObject *args)
 			goto out;
 		}
 		while ((name = PyIter_Next(it))) {
-			PyObject *rows = dist_rows(lookup, name, &rc);
+			PyObject *rows = dist_rows(a.lookup, name, &rc);
 
 			if (!rows || PyDict_SetItem(result, name, rows) < 0) {
 				Py_XDECREF(rows);
@@ -276,22 +309,18 @@ epy_accel_records(PyObject *module, PyObject *args)
 			Py_DECREF(name);
 			/* a corrupt part: the answer is a scan's, not the
 			 * cache's; importlib reads the directory itself */
-			if (spoke || epcache_lookup_get_path_status(lookup, 0) !=
-					     EPCACHE_STATUS_FRESH)
+			if (a.spoke || !accel_fresh(&a))
 				break;
 		}
 		Py_DECREF(it);
 		if (result && PyErr_Occurred())
 			Py_CLEAR(result);
 	}
-	if (result && (spoke || epcache_lookup_get_path_status(lookup, 0) !=
-					EPCACHE_STATUS_FRESH)) {
+	if (result && (a.spoke || !accel_fresh(&a))) {
 		Py_DECREF(result);
 		result = Py_NewRef(Py_None);
 	}
 out:
-	epcache_lookup_free(lookup);
-	epcache_free(ctx);
-	Py_XDECREF(bytes);
+	accel_lookup_close(&a);
 	return result;
 }

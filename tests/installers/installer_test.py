@@ -347,3 +347,37 @@ def probe(userbase, env):
         return json.loads(out.splitlines()[-1]), out
     except (ValueError, IndexError):
         return None, out
+
+
+def check_accelerated(userbase, lib, want):
+    """The installed hook answers HOST_PY's importlib.metadata from R's
+    cache (no entry_points.txt read) with importlib's own answer, which
+    holds the @want entry points; EPCACHE_NO_ACCELERATE=1 gives importlib
+    back. Returns importlib's own answer."""
+    on, out_on = probe(userbase, lib)
+    off, out_off = probe(userbase, dict(lib, EPCACHE_NO_ACCELERATE="1"))
+    check("installed: importlib.metadata.entry_points() is the accelerator's",
+          on is not None and on[0] is True, out_on)
+    check("installed: answered from R's cache, no entry_points.txt read",
+          on is not None and on[1] == 0, out_on)
+    check("installed: the fixture's entry points, as importlib's",
+          on is not None and off is not None and on[2] == off[2]
+          and len(on[2]) == len(want), "%s\n%s" % (out_on, out_off))
+    check("EPCACHE_NO_ACCELERATE=1: importlib's own",
+          off is not None and off[0] is False and off[1] > 0, out_off)
+    return off
+
+
+def main_of(name, test, programs=(), root=None, extra_args=None):
+    """An installer test's main(): its programs (and root, for @root)
+    or a skip, a temporary directory for test(args, tmp), the last line."""
+    a = args(extra_args)
+    need_programs(*programs)
+    if root:
+        need_root(root)
+    tmp = tmpdir(name)
+    try:
+        test(a, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finish()

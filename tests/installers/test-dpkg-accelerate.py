@@ -21,13 +21,11 @@ R's site directory empty.
 test-dpkg-accelerate.py --source SRC --query Q --update U
 """
 import os
-import shutil
 import subprocess
 import sys
 
-from installer_test import (BASE, FIXTURE, args, check, check_cache,
-                            dist_files, finish, must, need_programs, probe,
-                            tmpdir, user_site, write_tree)
+from installer_test import (BASE, FIXTURE, check, check_accelerated, check_cache,
+                            dist_files, main_of, must, probe, user_site, write_tree)
 
 SITE = "usr/lib/python3/dist-packages"
 PYVER = "%d.%d" % sys.version_info[:2]
@@ -49,14 +47,7 @@ def deb(tmp, name, version, files, arch="all", control_extra=""):
 
 
 def main():
-    a = args()
-    need_programs("dpkg", "dpkg-deb", "dpkg-buildpackage", "fakeroot", "dh")
-    tmp = tmpdir("dpkg-accelerate")
-    try:
-        test(a, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    finish()
+    main_of("dpkg-accelerate", test, ("dpkg", "dpkg-deb", "dpkg-buildpackage", "fakeroot", "dh",))
 
 
 def test(a, tmp):
@@ -144,17 +135,7 @@ def test(a, tmp):
     userbase = user_site(tmp, site)
     lib = {"LD_LIBRARY_PATH": libdir}
 
-    on, out_on = probe(userbase, lib)
-    off, out_off = probe(userbase, dict(lib, EPCACHE_NO_ACCELERATE="1"))
-    check("installed: importlib.metadata.entry_points() is the accelerator's",
-          on is not None and on[0] is True, out_on)
-    check("installed: answered from R's cache, no entry_points.txt read",
-          on is not None and on[1] == 0, out_on)
-    check("installed: the fixture's entry points, as importlib's",
-          on is not None and off is not None and on[2] == off[2]
-          and len(on[2]) == len(dict(BASE, **FIXTURE)), "%s\n%s" % (out_on, out_off))
-    check("EPCACHE_NO_ACCELERATE=1: importlib's own",
-          off is not None and off[0] is False and off[1] > 0, out_off)
+    off = check_accelerated(userbase, lib, dict(BASE, **FIXTURE))
 
     must(dpkg + ["-r", "python3-epcache-accelerate"], "dpkg removes python3-epcache-accelerate",
          env=env)

@@ -19,13 +19,11 @@ packaged tool):
 test-dpkg.py --source SRC --query Q --update U
 """
 import os
-import shutil
 import subprocess
 import sys
 
-from installer_test import (BASE, FIXTURE, FIXTURE_REV, args, check,
-                            check_cache, dist_files, finish, must,
-                            need_programs, run, tmpdir, write_tree)
+from installer_test import (BASE, FIXTURE, FIXTURE_REV, check, check_cache, dist_files,
+                            main_of, must, run, write_tree)
 
 SITE = "usr/lib/python3/dist-packages"
 
@@ -47,14 +45,7 @@ def deb(tmp, name, version, files, arch="all", control_extra=""):
 
 
 def main():
-    a = args()
-    need_programs("dpkg", "dpkg-deb", "dpkg-buildpackage", "fakeroot", "dh")
-    tmp = tmpdir("dpkg")
-    try:
-        test(a, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    finish()
+    main_of("dpkg", test, ("dpkg", "dpkg-deb", "dpkg-buildpackage", "fakeroot", "dh",))
 
 
 def check_python_deb(deb):

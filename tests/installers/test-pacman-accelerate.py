@@ -23,27 +23,17 @@ importlib is its own again.
 test-pacman-accelerate.py --source SRC --query Q --update U
 """
 import os
-import shutil
 
-from installer_test import (BASE, FIXTURE, HOST_PY, args, check, check_cache,
-                            dist_files, finish, must, need_programs, need_root,
-                            pacman_base, pacman_built, pacman_pkg,
-                            pacman_pkginfo, pacman_root, probe, run, tmpdir,
-                            user_site, write_tree)
+from installer_test import (BASE, FIXTURE, HOST_PY, check, check_accelerated,
+                            check_cache, dist_files, finish, main_of, must, pacman_base,
+                            pacman_built, pacman_pkg, pacman_pkginfo, pacman_root,
+                            probe, run, user_site, write_tree)
 
 ACCEL = "python-epcache-accelerate"
 
 
 def main():
-    a = args()
-    need_programs("pacman", "zstd")
-    need_root("pacman")
-    tmp = tmpdir("pacman-accelerate")
-    try:
-        test(a, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    finish()
+    main_of("pacman-accelerate", test, ("pacman", "zstd"), root="pacman")
 
 
 def test(a, tmp):
@@ -125,17 +115,7 @@ def test(a, tmp):
                                                  "site-packages", hook[2]) in out,
           "\n".join(line for line in out.splitlines() if "_epcache_accelerate" in line))
 
-    on, out_on = probe(userbase, lib)
-    off, out_off = probe(userbase, dict(lib, EPCACHE_NO_ACCELERATE="1"))
-    check("installed: importlib.metadata.entry_points() is the accelerator's",
-          on is not None and on[0] is True, out_on)
-    check("installed: answered from R's cache, no entry_points.txt read",
-          on is not None and on[1] == 0, out_on)
-    check("installed: the fixture's entry points, as importlib's",
-          on is not None and off is not None and on[2] == off[2]
-          and len(on[2]) == len(dict(BASE, **FIXTURE)), "%s\n%s" % (out_on, out_off))
-    check("EPCACHE_NO_ACCELERATE=1: importlib's own",
-          off is not None and off[0] is False and off[1] > 0, out_off)
+    off = check_accelerated(userbase, lib, dict(BASE, **FIXTURE))
 
     must(pacman + ["-R", ACCEL], "pacman removes %s" % ACCEL)
     left = [f for f in hook[:2] if os.path.lexists(os.path.join(site, f))]

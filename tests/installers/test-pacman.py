@@ -21,29 +21,18 @@ chrooted into R):
 test-pacman.py --source SRC --query Q --update U
 """
 import os
-import shutil
 import sys
 
-from installer_test import (BASE, FIXTURE, FIXTURE_REV, args, check,
-                            check_cache, dist_files, finish, must,
-                            need_programs, need_root, pacman_base,
-                            pacman_built, pacman_pkg, pacman_pkginfo,
-                            pacman_root, run, tmpdir, write_tree)
+from installer_test import (BASE, FIXTURE, FIXTURE_REV, check, check_cache, dist_files,
+                            finish, main_of, must, pacman_base, pacman_built,
+                            pacman_pkg, pacman_pkginfo, pacman_root, run, write_tree)
 
 PYVER = "%d.%d" % sys.version_info[:2]
 SITE = "usr/lib/python%s/site-packages" % PYVER
 
 
 def main():
-    a = args()
-    need_programs("pacman", "zstd")
-    need_root("pacman")
-    tmp = tmpdir("pacman")
-    try:
-        test(a, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    finish()
+    main_of("pacman", test, ("pacman", "zstd"), root="pacman")
 
 
 def test(a, tmp):

@@ -24,9 +24,8 @@ import shutil
 import subprocess
 import sys
 
-from installer_test import (BASE, FIXTURE, FIXTURE_REV, args, check,
-                            check_cache, copy_into_root, dist_files, finish,
-                            must, need_programs, need_root, run, tmpdir)
+from installer_test import (BASE, FIXTURE, FIXTURE_REV, check, check_cache,
+                            copy_into_root, dist_files, finish, main_of, must, run)
 
 
 def rpm_from_tree(tmp, name, version, release, files, arch="noarch",
@@ -60,15 +59,7 @@ def rpm_from_tree(tmp, name, version, release, files, arch="noarch",
 
 
 def main():
-    a = args()
-    need_programs("rpm", "rpmbuild")
-    need_root("rpm --root")
-    tmp = tmpdir("rpm")
-    try:
-        test(a, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    finish()
+    main_of("rpm", test, ("rpm", "rpmbuild"), root="rpm --root")
 
 
 def test(a, tmp):
