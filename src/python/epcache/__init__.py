@@ -35,9 +35,11 @@ __version__ = library_version
 
 
 def accelerate():
-    """Answer importlib.metadata.entry_points() itself from the caches in
-    this process (what epcache-accelerate.pth does for every program):
-    importlib's own objects and answers. True when in place; never raises
-    (a warning says why not)."""
+    """Answer importlib.metadata.entry_points() itself, and each
+    PathDistribution's entry_points, from the caches in this process (what
+    epcache-accelerate.pth does for every program), and the same of the
+    importlib_metadata backport once it is imported: importlib's own
+    objects and answers. True when in place; never raises (a warning says
+    why not)."""
     from ._accelerate import install
     return install()
