@@ -212,6 +212,34 @@ out:
 	return result;
 }
 
+/*
+ * Is @path's cache still fresh and trusted, read without a message? The
+ * accelerator keeps, per process, the entry points it built from a cache
+ * file, and asks this before it hands them out again: a repeated call
+ * costs this freshness check, not a selection and new objects. No
+ * self-heal here: when the answer is no, the accelerator asks
+ * _accel_entry(), which does it.
+ */
+PyObject *
+epy_accel_fresh(PyObject *module, PyObject *args)
+{
+	PyObject *path, *result = NULL;
+	struct accel_lookup a;
+
+	if (!PyArg_ParseTuple(args, "O:_accel_fresh", &path))
+		return NULL;
+	switch (accel_lookup_open(&a, path)) {
+	case 0:
+		Py_RETURN_FALSE;
+	case -1:
+		goto out;
+	}
+	result = Py_NewRef(accel_fresh(&a) && !a.spoke ? Py_True : Py_False);
+out:
+	accel_lookup_close(&a);
+	return result;
+}
+
 /* ((name, value, group), ...) of one distribution, None when importlib
  * must read it (not one of the records, or its files gave a warning) */
 static PyObject *

@@ -52,6 +52,8 @@ void epy_self_heal(const struct epcache_lookup *lookup);
 
 /* _epcache._accel_entry(path, group): accelerate.c */
 PyObject *epy_accel_entry(PyObject *module, PyObject *args);
+/* _epcache._accel_fresh(path): the same */
+PyObject *epy_accel_fresh(PyObject *module, PyObject *args);
 /* _epcache._accel_records(path, children): the same */
 PyObject *epy_accel_records(PyObject *module, PyObject *args);
 

@@ -473,6 +473,10 @@ static PyMethodDef module_methods[] = {
 	  "_accel_entry(path, group, check_warnings=False)\n\n"
 	  "For epcache._accelerate: [(normalized, name, value, group)] of\n"
 	  "one path entry, or None unless its cache is fresh and clean." },
+	{ "_accel_fresh", (PyCFunction)epy_accel_fresh, METH_VARARGS,
+	  "_accel_fresh(path)\n\n"
+	  "For epcache._accelerate: whether the path entry's cache is still\n"
+	  "fresh and trusted, and read without a message." },
 	{ "_accel_records", (PyCFunction)epy_accel_records, METH_VARARGS,
 	  "_accel_records(path, children)\n\n"
 	  "For epcache._accelerate: {child: ((name, value, group), ...) in\n"

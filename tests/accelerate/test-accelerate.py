@@ -356,6 +356,86 @@ print(json.dumps(out))
                    "%r\n%s" % (out, r.stderr))
         shutil.rmtree(os.path.dirname(site))
 
+    def test_repeated_calls(self):
+        """Repeated entry_points(group=) calls in one process: the second
+        hands out the entry points the first built (3.11+, whose
+        EntryPoint cannot be changed; 3.10 builds new ones), after a
+        freshness check; a cache no longer trusted, or stale, is not used;
+        an entry whose cache was not used is importlib's for a second,
+        then its cache is asked about again."""
+        site = self.make_site(os.path.join(self.tmp, "fx-repeat", "site-packages"))
+        self.build_cache(site)
+        code = r'''
+import importlib.metadata as md, json, os, subprocess, sys, time
+site, update = sys.argv[1], sys.argv[2]
+opened = []
+def hook(event, args):
+    if event == "open" and isinstance(args[0], str) and \
+            args[0].startswith(site + "/") and args[0].endswith("/entry_points.txt"):
+        opened.append(args[0])
+sys.addaudithook(hook)
+orig = md.entry_points.__wrapped__
+def dump(eps):
+    return [type(eps).__name__] + [[type(e).__name__, e.name, e.value, e.group,
+                                    str(e.dist._path)] for e in eps]
+def fresh():
+    for _ in range(40):
+        subprocess.run([update, site], check=True)
+        if subprocess.run([update, "--check", site]).returncode == 0:
+            return
+        time.sleep(0.05)
+cachedir = os.path.join(site, ".epcache")
+out = []
+prev = []
+for step in sys.argv[3:]:
+    if step == "untrusted":
+        os.chmod(cachedir, 0o775)
+    elif step == "trusted":
+        os.chmod(cachedir, 0o755)
+    elif step == "installed":
+        d = os.path.join(site, "fx_new-1.0.dist-info")
+        os.mkdir(d)
+        with open(os.path.join(d, "METADATA"), "w") as f:
+            f.write("Metadata-Version: 2.1\nName: fx-new\nVersion: 1.0\n")
+        with open(os.path.join(d, "entry_points.txt"), "w") as f:
+            f.write("[fx.plugins]\nnew = fxmod:new\n")
+    elif step == "rebuilt":
+        fresh()
+    elif step == "later":
+        time.sleep(1.1)
+    del opened[:]
+    got = md.entry_points(group="fx.plugins")
+    n = len(opened)
+    same = len(got) > 0 and len(got) == len(prev) and all(a is b for a, b in zip(got, prev))
+    out.append([step, dump(got) == dump(orig(group="fx.plugins")), n > 0, same, len(got)])
+    prev = got
+print(json.dumps(out))
+'''
+        pp = os.pathsep.join([self.module_dir, site])
+        r = self.py(code, site, self.update, "first", "again", "untrusted", "trusted",
+                    "later", "again", "installed", "rebuilt", "later", "again",
+                    PYTHONPATH=pp)
+        try:
+            out = json.loads(r.stdout)
+        except ValueError:
+            out = None
+        shared = sys.version_info >= (3, 11)
+        want = [["first", True, False, False, 3],
+                ["again", True, False, shared, 3],
+                ["untrusted", True, True, False, 3],
+                ["trusted", True, True, False, 3],  # importlib's for 1 s
+                ["later", True, False, False, 3],
+                ["again", True, False, shared, 3],
+                ["installed", True, True, False, 4],
+                ["rebuilt", True, True, False, 4],  # importlib's for 1 s
+                ["later", True, False, False, 4],
+                ["again", True, False, shared, 4]]
+        self.check("repeated calls: the same entry points after a freshness check%s; "
+                   "an untrusted or stale cache not used; an unused entry asked again "
+                   "after 1 s" % ("" if shared else " (new objects on 3.10)"),
+                   out == want, "%r\n%s" % (out, r.stderr))
+        shutil.rmtree(os.path.dirname(site))
+
     def test_backport(self):
         """The importlib_metadata backport, imported before or after
         importlib.metadata (it takes path discovery from the stdlib): both

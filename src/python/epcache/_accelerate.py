@@ -16,6 +16,12 @@ from the records of the distribution's directory when that directory's
 cache is fresh and the distribution's entry_points.txt is the file it was
 when the cache was judged fresh (_epcache._accel_records).
 
+A repeated entry_points() call hands out the entry points the same call
+built before from a path entry's cache, after a freshness check of that
+cache, where importlib's EntryPoint cannot be changed (3.11+, the
+backport; as a program caching them itself would); a path entry whose cache
+was not used is importlib's for a second before it is asked again.
+
 Everything else is importlib's own code: other finders, path entries
 without a fresh cache (zips, eggs, uncached or stale directories),
 distributions(), distribution(), version(), metadata(), requires(),
@@ -31,6 +37,7 @@ importlib's own entry_points().
 """
 import os
 import sys
+from time import monotonic_ns
 
 _MARK = "_epcache_accelerated"
 
@@ -140,6 +147,11 @@ class _Kind:
         self.mpf_search = _func(md.MetadataPathFinder._search_paths)
         self.fp_search = md.FastPath.search
         self.dist_eps = md.Distribution.__dict__["entry_points"]
+        # Its EntryPoint objects cannot be changed (3.11+, the backport):
+        # a repeated call may hand out the same ones again, as a program
+        # keeping its own cache would. 3.10's can, so each call builds
+        # its own.
+        self.shared = self.EntryPoint.__setattr__ is not object.__setattr__
         # root -> (its Lookup, its names, normalized -> path)
         self.known = {}
 
@@ -180,20 +192,20 @@ class _Kind:
 
 
 def _extension():
-    """The extension's two calls, or None with one warning."""
+    """The extension's calls, or None with one warning."""
     try:
-        from ._epcache import _accel_entry, _accel_records
+        from ._epcache import _accel_entry, _accel_fresh, _accel_records
     except Exception as e:
         _warn("cannot load the epcache extension (%s: %s)" % (
             type(e).__name__, e))
         return None
-    return _accel_entry, _accel_records
+    return _accel_entry, _accel_records, _accel_fresh
 
 
 def _put(md, kind, ext):
     """The accelerator behind @md's entry_points() and its
     PathDistribution's entry_points."""
-    eps = _make(md, md.entry_points, ext[0])
+    eps = _make(md, md.entry_points, ext[0], ext[2])
     prop = _make_dist_entry_points(md, ext[1])
     if kind.find is not None:
         _KINDS[kind.find] = kind
@@ -273,7 +285,7 @@ def uninstall(md=None):
             del _KINDS[f]
 
 
-def _make(md, orig, accel_entry):
+def _make(md, orig, accel_entry, accel_fresh):
     EntryPoints = md.EntryPoints
     Context = md.DistributionFinder.Context
     selectable = hasattr(md, "SelectableGroups")
@@ -286,46 +298,34 @@ def _make(md, orig, accel_entry):
     distributions = md.distributions
     # root -> (its cache file's identity, whether it is clean)
     clean = {}
+    # (kind, root, group, name) -> (the cache file's identity, the
+    # module's listing of the directory, [(normalized, EntryPoint)])
+    memo = {}
+    # root -> when to ask again about its cache, not used until then
+    unused = {}
 
     def untouched():
         return (md.distributions is distributions
                 and md.EntryPoint is EntryPoint
                 and md.EntryPoints is EntryPoints)
 
-    def from_cache(kind, root, group, name, seen, out):
-        """Append what the path entry @root contributes from its cache;
-        False (having appended nothing) when its cache is not used."""
-        if type(root) is not str or root.lower().endswith(".egg"):
-            return False
-        # Whether the cache's writer left anything out (importlib raises
-        # there, or keeps a NUL) is asked once per cache file: that reads
-        # all of it. A rebuild renames a new file into place.
+    def cache_token(root):
         try:
             st = os.stat(os.path.join(root or ".", ".epcache",
                                       "entry-points.json"))
-            token = (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns,
-                     st.st_ctime_ns)
         except (OSError, ValueError):
-            token = None
-        have = clean.get(root)
-        if token is not None and have is not None and have[0] == token:
-            if not have[1]:
-                return False
-            rows = accel_entry(root, group, False, group is None)
-        else:
-            rows = accel_entry(root, group, True, group is None)
-            if token is not None and rows is not None:
-                clean[root] = (token, rows is not False)
-        if rows is None or rows is False:
-            return False
-        try:
-            names, first = kind.names_of(root)
-        except Exception:
-            return False  # importlib's own code will say what is wrong
+            return None
+        return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns,
+                st.st_ctime_ns)
+
+    def build(kind, first, rows, name):
+        """(normalized name, EntryPoint) per row, one PathDistribution
+        per distribution, as importlib; None when the directory's
+        listing no longer has one of them."""
         PathDistribution = kind.PathDistribution
         KEntryPoint = kind.EntryPoint
-        picked = []
-        dists = {}  # one PathDistribution per distribution, as importlib
+        items = []
+        dists = {}
         dist_norm = None
         dist = None
         for norm, ep_name, value, ep_group in rows:
@@ -335,13 +335,82 @@ def _make(md, orig, accel_entry):
                 if dist is None:
                     path = first.get(norm)
                     if path is None:
-                        return False  # changed under us: importlib's
-                    dist = dists[norm] = (
-                        False if norm in seen else PathDistribution(path))
-            if dist is False or (name is not None and ep_name != name):
-                continue
-            picked.append(KEntryPoint(ep_name, value, ep_group)._for(dist))
-        out.extend(picked)
+                        return None  # changed under us: importlib's
+                    dist = dists[norm] = PathDistribution(path)
+            if name is None or ep_name == name:
+                items.append(
+                    (norm, KEntryPoint(ep_name, value, ep_group)._for(dist)))
+        return items
+
+    def from_memo(kind, root, key, token):
+        """The entry points built from this very cache file by an
+        earlier call, when it is still fresh and the module's listing of
+        the directory is the same: (names, items), or None."""
+        m = memo.get(key)
+        if m is None or m[0] != token or not accel_fresh(root):
+            return None
+        try:
+            names, first = kind.names_of(root)
+        except Exception:
+            return None
+        # the file judged fresh is the one the entry points came from
+        if first is not m[1] or cache_token(root) != token:
+            return None
+        return names, m[2]
+
+    def from_cache(kind, root, group, name, seen, out):
+        """Append what the path entry @root contributes from its cache;
+        False (having appended nothing) when its cache is not used."""
+        if type(root) is not str or root.lower().endswith(".egg"):
+            return False
+        # An entry whose cache was not used (none, stale, untrusted: most
+        # of sys.path) is importlib's for a while before it is asked
+        # again, a self-heal included: what each call checks is then
+        # the caches that answer.
+        retry = unused.get(root)
+        if retry is not None:
+            if monotonic_ns() < retry:
+                return False
+            unused.pop(root, None)  # or another thread did
+        # Whether the cache's writer left anything out (importlib raises
+        # there, or keeps a NUL) is asked once per cache file: that reads
+        # all of it. A rebuild renames a new file into place.
+        token = cache_token(root)
+        have = clean.get(root)
+        key = (kind, root, group, name)
+        got = None
+        if token is not None and have is not None and have[0] == token:
+            if not have[1]:
+                return False
+            if kind.shared:
+                got = from_memo(kind, root, key, token)
+            rows = None if got else accel_entry(root, group, False,
+                                                group is None)
+        else:
+            rows = accel_entry(root, group, True, group is None)
+            if token is not None and rows is not None:
+                clean[root] = (token, rows is not False)
+        if got is None:
+            if rows is None and (group is None or "\0" not in group):
+                if len(unused) >= _MEMO_MAX:
+                    unused.clear()
+                unused[root] = monotonic_ns() + _RETRY_NS
+            if rows is None or rows is False:
+                return False
+            try:
+                names, first = kind.names_of(root)
+            except Exception:
+                return False  # importlib's own code will say what is wrong
+            items = build(kind, first, rows, name)
+            if items is None:
+                return False
+            if kind.shared and token is not None:
+                if len(memo) >= _MEMO_MAX:
+                    memo.clear()
+                memo[key] = (token, first, items)
+        else:
+            names, items = got
+        out.extend(ep for norm, ep in items if norm not in seen)
         seen.update(names)
         return True
 
@@ -404,6 +473,8 @@ def _make(md, orig, accel_entry):
 # was judged fresh may have changed within the same timestamp tick (the
 # racy-timestamp rule, as the writer's): its records are not used.
 _RACY_NS = 2 * 10**9
+# At most this many (path entry, selection) results kept per module.
+_MEMO_MAX = 256
 # How long a directory whose cache is not used stays with importlib before
 # it is asked again (a self-heal may have rebuilt it meanwhile).
 _RETRY_NS = 10**9
