@@ -301,6 +301,7 @@ def _make(md, orig, accel_entry, accel_fresh):
     # (kind, root, group, name) -> (the cache file's identity, the
     # module's listing of the directory, [(normalized, EntryPoint)])
     memo = {}
+    stat = os.stat
     # root -> when to ask again about its cache, not used until then
     unused = {}
 
@@ -309,10 +310,17 @@ def _make(md, orig, accel_entry, accel_fresh):
                 and md.EntryPoint is EntryPoint
                 and md.EntryPoints is EntryPoints)
 
+    cache_paths = {}
+
     def cache_token(root):
+        path = cache_paths.get(root)
+        if path is None:
+            if len(cache_paths) >= _MEMO_MAX:
+                cache_paths.clear()
+            path = cache_paths[root] = os.path.join(
+                root or ".", ".epcache", "entry-points.json")
         try:
-            st = os.stat(os.path.join(root or ".", ".epcache",
-                                      "entry-points.json"))
+            st = stat(path)
         except (OSError, ValueError):
             return None
         return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns,
