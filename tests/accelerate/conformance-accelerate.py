@@ -137,23 +137,17 @@ class Counter:
 
     def __init__(self, ext):
         self.hits = self.again = 0
-        self.accel = ext._accel_entry
-        self.fresh = ext._accel_fresh
-        counter = self
+        self.patched_accel = self.counting(ext._accel_entry, "hits")
+        self.patched_fresh = self.counting(ext._accel_fresh, "again")
 
-        def accel(*args):
-            r = counter.accel(*args)
+    def counting(self, f, attr):
+        """@f, counting its true answers in self.@attr."""
+        def counted(*args):
+            r = f(*args)
             if r:
-                counter.hits += 1
+                setattr(self, attr, getattr(self, attr) + 1)
             return r
-
-        def fresh(*args):
-            r = counter.fresh(*args)
-            if r:
-                counter.again += 1
-            return r
-        self.patched_accel = accel
-        self.patched_fresh = fresh
+        return counted
 
 
 class Conformance:

@@ -301,24 +301,22 @@ def _make(md, orig, accel_entry, accel_fresh):
     # (kind, root, group, name) -> (the cache file's identity, the
     # module's listing of the directory, [(normalized, EntryPoint)])
     memo = {}
-    stat = os.stat
     # root -> when to ask again about its cache, not used until then
     unused = {}
+    # root -> its cache file's path
+    cache_paths = {}
+    stat = os.stat
 
     def untouched():
         return (md.distributions is distributions
                 and md.EntryPoint is EntryPoint
                 and md.EntryPoints is EntryPoints)
 
-    cache_paths = {}
-
     def cache_token(root):
         path = cache_paths.get(root)
         if path is None:
-            if len(cache_paths) >= _MEMO_MAX:
-                cache_paths.clear()
-            path = cache_paths[root] = os.path.join(
-                root or ".", ".epcache", "entry-points.json")
+            path = _put_bounded(cache_paths, root, os.path.join(
+                root or ".", ".epcache", "entry-points.json"))
         try:
             st = stat(path)
         except (OSError, ValueError):
@@ -392,35 +390,39 @@ def _make(md, orig, accel_entry, accel_fresh):
                 return False
             if kind.shared:
                 got = from_memo(kind, root, key, token)
-            rows = None if got else accel_entry(root, group, False,
-                                                group is None)
+            if got is None:
+                got = from_rows(kind, root, key, token, accel_entry(
+                    root, group, False, group is None), group, name)
         else:
             rows = accel_entry(root, group, True, group is None)
             if token is not None and rows is not None:
                 clean[root] = (token, rows is not False)
+            got = from_rows(kind, root, key, token, rows, group, name)
         if got is None:
-            if rows is None and (group is None or "\0" not in group):
-                if len(unused) >= _MEMO_MAX:
-                    unused.clear()
-                unused[root] = monotonic_ns() + _RETRY_NS
-            if rows is None or rows is False:
-                return False
-            try:
-                names, first = kind.names_of(root)
-            except Exception:
-                return False  # importlib's own code will say what is wrong
-            items = build(kind, first, rows, name)
-            if items is None:
-                return False
-            if kind.shared and token is not None:
-                if len(memo) >= _MEMO_MAX:
-                    memo.clear()
-                memo[key] = (token, first, items)
-        else:
-            names, items = got
+            return False
+        names, items = got
         out.extend(ep for norm, ep in items if norm not in seen)
         seen.update(names)
         return True
+
+    def from_rows(kind, root, key, token, rows, group, name):
+        """(names, items) built from what _accel_entry() gave, kept for
+        the next same call; None when the cache is not used (the entry
+        is put aside for a while, unless an odd group was the cause)."""
+        if rows is None and (group is None or "\0" not in group):
+            _put_bounded(unused, root, monotonic_ns() + _RETRY_NS)
+        if rows is None or rows is False:
+            return None
+        try:
+            names, first = kind.names_of(root)
+        except Exception:
+            return None  # importlib's own code will say what is wrong
+        items = build(kind, first, rows, name)
+        if items is None:
+            return None
+        if kind.shared and token is not None:
+            _put_bounded(memo, key, (token, first, items))
+        return names, items
 
     def from_dists(dists, params, seen, out):
         for dist in dists:
@@ -486,6 +488,15 @@ _MEMO_MAX = 256
 # How long a directory whose cache is not used stays with importlib before
 # it is asked again (a self-heal may have rebuilt it meanwhile).
 _RETRY_NS = 10**9
+
+
+def _put_bounded(d, key, value):
+    """d[key] = value, emptying @d first when it holds _MEMO_MAX: a
+    program's path entries and selections are few, a bound is still owed."""
+    if len(d) >= _MEMO_MAX:
+        d.clear()
+    d[key] = value
+    return value
 
 
 def _make_dist_entry_points(md, accel_records):
